@@ -1,0 +1,123 @@
+"""Per-project configuration: one document, validated on every write.
+
+Stored as JSON in `projects.config`; unknown keys are rejected so a typo in
+`just project config` fails loudly instead of being ignored. Every field has a
+default, so an empty document is a valid configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    pass
+
+
+class GroupingSettings(_Section):
+    version: str = "v1"
+    # Sentry syntax, one rule per line (see the grouping engine for the grammar).
+    fingerprint_rules: str = ""
+    stacktrace_rules: str = ""
+
+
+class RateLimitSettings(_Section):
+    # Data category ("error", "transaction", "attachment", "session", ... or "all") -> limit.
+    per_minute: dict[str, int] = {}
+    per_day: dict[str, int] = {}
+    # Multiple of the per-minute limit a short burst may reach.
+    burst_factor: float = 1.0
+
+
+class SamplingTier(_Section):
+    above_per_minute: int
+    sample_rate: float
+
+
+def _default_tiers() -> list[SamplingTier]:
+    return [
+        SamplingTier(above_per_minute=10_000, sample_rate=0.01),
+        SamplingTier(above_per_minute=1_000, sample_rate=0.1),
+    ]
+
+
+class SamplingSettings(_Section):
+    enabled: bool = True
+    tiers: list[SamplingTier] = msgspec.field(default_factory=_default_tiers)
+
+
+class SpikeProtectionSettings(_Section):
+    enabled: bool = True
+    # Cap at this multiple of the trailing baseline rate.
+    multiple: float = 10.0
+    min_per_minute: int = 1_000
+
+
+class FilterSettings(_Section):
+    localhost: bool = False
+    browser_extensions: bool = False
+    legacy_browsers: bool = False
+    web_crawlers: bool = False
+    releases: list[str] = []
+    error_messages: list[str] = []
+    client_ips: list[str] = []
+
+
+class AISettings(_Section):
+    enabled: bool = True
+    model: str = ""
+    base_url: str = ""
+    calls_per_hour: int = 60
+    tokens_per_day: int = 200_000
+    min_events: int = 3
+    auto_merge: bool = False
+
+
+class NotificationSettings(_Section):
+    webhook_url: str = ""
+    threshold_events_per_hour: int = 0
+
+
+class ProjectConfig(_Section):
+    grouping: GroupingSettings = msgspec.field(default_factory=GroupingSettings)
+    rate_limits: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
+    sampling: SamplingSettings = msgspec.field(default_factory=SamplingSettings)
+    spike_protection: SpikeProtectionSettings = msgspec.field(
+        default_factory=SpikeProtectionSettings
+    )
+    filters: FilterSettings = msgspec.field(default_factory=FilterSettings)
+    ai: AISettings = msgspec.field(default_factory=AISettings)
+    notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
+
+
+class ConfigError(ValueError):
+    """A configuration change does not fit the schema; the message names the path."""
+
+
+def parse_config(document: dict[str, Any] | None) -> ProjectConfig:
+    try:
+        return msgspec.convert(document or {}, ProjectConfig)
+    except msgspec.ValidationError as e:
+        raise ConfigError(str(e)) from e
+
+
+def config_to_dict(config: ProjectConfig) -> dict[str, Any]:
+    return msgspec.to_builtins(config)
+
+
+def set_path(config: ProjectConfig, dotted: str, value: Any) -> ProjectConfig:
+    """Return a copy of `config` with `dotted` (e.g. `sampling.enabled`) set to `value`."""
+    document = config_to_dict(config)
+    *parents, leaf = dotted.split(".")
+    node = document
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            raise ConfigError(f"unknown configuration path {dotted!r}")
+        node = child
+    if leaf not in node:
+        raise ConfigError(f"unknown configuration path {dotted!r}")
+    node[leaf] = value
+    return parse_config(document)

