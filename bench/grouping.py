@@ -1,0 +1,199 @@
+"""Benchmark the grouping engine: fingerprints per second on one core.
+
+    uv run python bench/grouping.py
+
+Measures `group_events` on JSON bytes for three typical events (a Python
+exception with 15 frames, a minified JavaScript error, a message-only log),
+their even mix, and a replay of 1,000,000 stored events drawn from many root
+causes. Every event is a distinct byte string (new ids, timestamps, line
+numbers per release, values), as storage would return them. Times are CPU
+time of this single-threaded process, i.e. per core. Ends with one summary line:
+
+    bench grouping: <figures> (target >= 20000 events/s per core) ok|short
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+
+import msgspec
+
+from workers.grouping import get_config, group_events
+
+TARGET_EVENTS_PER_S = 20_000
+POOL_SIZE = 3_000
+REPLAY_EVENTS = 1_000_000
+REPLAY_ROOT_CAUSES = 400
+BATCH = 1_000
+
+encode = msgspec.json.encode
+
+
+def _common(rng: random.Random, platform: str) -> dict:
+    """Fields every SDK event carries; grouping ignores them but must skip them."""
+    return {
+        "event_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+        "timestamp": 1_700_000_000 + rng.random() * 1e6,
+        "platform": platform,
+        "level": "error",
+        "environment": "production",
+        "release": f"shop@1.{rng.randint(0, 2)}.0",
+        "server_name": f"web-{rng.randint(1, 40)}",
+        "tags": {"region": rng.choice(["eu", "us"]), "customer_tier": "gold"},
+        "contexts": {
+            "os": {"name": "Linux", "version": "6.1"},
+            "runtime": {"name": "CPython", "version": "3.11.7"},
+            "trace": {
+                "trace_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "span_id": "a1b2c3d4e5f60718",
+            },
+        },
+        "breadcrumbs": {
+            "values": [
+                {
+                    "timestamp": 1_700_000_000 + i,
+                    "category": "query",
+                    "message": f"SELECT * FROM t WHERE id={i}",
+                }
+                for i in range(8)
+            ]
+        },
+        "sdk": {"name": "sentry.python.django", "version": "2.19.0"},
+    }
+
+
+def python_event(rng: random.Random, cause: int = 0) -> bytes:
+    # Line numbers are fixed per code location and release (a few releases live).
+    release = rng.randrange(3)
+    frames = []
+    for i in range(15):
+        in_app = i >= 9 or i < 2
+        module = f"shop.orders.handler{cause % 7}_{i}" if in_app else f"django.core.handlers.m{i}"
+        frames.append(
+            {
+                "filename": module.replace(".", "/") + ".py",
+                "abs_path": "/srv/app/" + module.replace(".", "/") + ".py",
+                "module": module,
+                "function": f"step_{cause}_{i}" if in_app else f"inner_{i}",
+                "lineno": 10 + (cause * 31 + i * 17 + release * 5) % 390,
+                "context_line": f"        result = step_{i + 1}(request, order_id={cause})",
+                "pre_context": ["    def f():", "        x = 1"],
+                "post_context": ["        return result", ""],
+                "in_app": in_app,
+                "vars": {"order_id": str(rng.randint(1, 10**6)), "request": "<WSGIRequest>"},
+            }
+        )
+    event = _common(rng, "python")
+    event["exception"] = {
+        "values": [
+            {
+                "type": "ValueError" if cause % 2 else "KeyError",
+                "value": f"order {rng.randint(1, 10**6)} has no line {rng.randint(1, 99)}",
+                "module": "builtins",
+                "mechanism": {"type": "django", "handled": False},
+                "stacktrace": {"frames": frames},
+            }
+        ]
+    }
+    event["transaction"] = f"/api/orders/{{id}}/v{cause % 5}"
+    return encode(event)
+
+
+def javascript_event(rng: random.Random, cause: int = 0) -> bytes:
+    # The bundle's content hash changes with each deploy (a few live at once).
+    deploy = rng.randrange(3)
+    bundle = (
+        f"https://cdn.shop.example/assets/main.{(cause * 7919 + deploy) % 65536:04x}{deploy}.js"
+    )
+    names = ["e", "t", "n", "r", "o", "i", "a", "s", "u", "c", "l", "d"]
+    frames = [
+        {
+            "filename": bundle,
+            # Browsers qualify the same minified function differently.
+            "function": f"{['Object', 'HTMLButtonElement', 'n'][deploy]}.{names[(cause + i) % 12]}",
+            "lineno": 1,
+            "colno": 1000 + (cause * 7919 + i * 104729 + deploy * 31) % 89000,
+            "in_app": True,
+        }
+        for i in range(12)
+    ]
+    event = _common(rng, "javascript")
+    event["sdk"] = {"name": "sentry.javascript.browser", "version": "8.40.0"}
+    event["request"] = {"url": f"https://shop.example/cart/{rng.randint(1, 10**6)}"}
+    event["exception"] = {
+        "values": [
+            {
+                "type": "TypeError",
+                "value": f"Cannot read properties of undefined (reading 'p{cause}')",
+                "mechanism": {"type": "onerror", "handled": False},
+                "stacktrace": {"frames": frames},
+            }
+        ]
+    }
+    return encode(event)
+
+
+def message_event(rng: random.Random, cause: int = 0) -> bytes:
+    event = _common(rng, "python")
+    user = rng.randint(1, 10**7)
+    event["logger"] = "shop.payments"
+    event["level"] = "warning"
+    event["logentry"] = {
+        "message": f"Payment %s for user %s declined by gateway {cause}",
+        "formatted": (
+            f"Payment {uuid.UUID(int=rng.getrandbits(128))} for user {user} "
+            f"declined by gateway {cause}"
+        ),
+        "params": ["x", user],
+    }
+    return encode(event)
+
+
+MAKERS = {"python15": python_event, "minified_js": javascript_event, "message": message_event}
+
+
+def throughput(events: list[bytes], repeat: int) -> float:
+    config = get_config()
+    group_events(events[:BATCH], config)  # warm caches as a running worker has
+    # CPU time of this (single-threaded) process: events per second per core,
+    # unaffected by whatever else the machine runs.
+    start = time.process_time()
+    for _ in range(repeat):
+        for offset in range(0, len(events), BATCH):
+            group_events(events[offset : offset + BATCH], config)
+    return repeat * len(events) / (time.process_time() - start)
+
+
+def replay_pool(rng: random.Random) -> list[bytes]:
+    """Distinct stored events from many root causes, a realistic mix of kinds."""
+    makers = list(MAKERS.values())
+    return [makers[i % 3](rng, cause=rng.randrange(REPLAY_ROOT_CAUSES)) for i in range(30_000)]
+
+
+def main() -> None:
+    rng = random.Random(7)
+    figures: dict[str, float] = {}
+    pools = {
+        name: [make(rng, cause=i % 50) for i in range(POOL_SIZE)] for name, make in MAKERS.items()
+    }
+    for name, pool in pools.items():
+        figures[name] = throughput(pool, repeat=3)
+        print(f"{name:>12}: {figures[name]:>9,.0f} events/s ({len(pool[0]):,} bytes each)")
+    mix = [event for trio in zip(*pools.values(), strict=True) for event in trio]
+    figures["mix"] = throughput(mix, repeat=3)
+    print(f"{'typical mix':>12}: {figures['mix']:>9,.0f} events/s")
+    pool = replay_pool(rng)
+    replay = [pool[rng.randrange(len(pool))] for _ in range(REPLAY_EVENTS)]
+    figures["replay_1M"] = throughput(replay, repeat=1)
+    print(f"{'replay 1M':>12}: {figures['replay_1M']:>9,.0f} events/s")
+    verdict = "ok" if figures["mix"] >= TARGET_EVENTS_PER_S else "short"
+    summary = " ".join(f"{name}={value:.0f}/s" for name, value in figures.items())
+    print(
+        f"bench grouping: {summary} (target >= {TARGET_EVENTS_PER_S} events/s per core) {verdict}"
+    )
+
+
+if __name__ == "__main__":
+    main()

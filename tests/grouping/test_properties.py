@@ -1,0 +1,160 @@
+"""Hypothesis properties: what must never, and what must always, change a fingerprint."""
+
+from __future__ import annotations
+
+import string
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.grouping.factories import exception_event, group, message_event, native_frame, py_frame
+
+identifiers = st.text(string.ascii_lowercase, min_size=3, max_size=12)
+numbers = st.integers(min_value=-(10**12), max_value=10**12)
+hex_ids = st.integers(min_value=0, max_value=2**64 - 1).map(lambda n: f"0x{n:x}")
+uuids = st.uuids().map(str)
+ips = st.tuples(*[st.integers(0, 255)] * 4).map(lambda p: ".".join(map(str, p)))
+emails = st.tuples(identifiers, identifiers).map(lambda p: f"{p[0]}@{p[1]}.com")
+KINDS = {
+    "number": numbers.map(str),
+    "hex": hex_ids,
+    "hex-id": st.integers(16**7, 16**16 - 1)
+    .map(lambda n: f"{n:x}")
+    .filter(lambda s: not s.isdigit()),
+    "uuid": uuids,
+    "ip": ips,
+    "email": emails,
+}
+kinds = st.sampled_from(sorted(KINDS))
+variable_values = st.one_of(*KINDS.values())
+TEMPLATES = [
+    "Order {} could not be found",
+    "User {} hit the rate limit",
+    "Connection from {} dropped",
+    "Job {} failed after retries",
+]
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(TEMPLATES), kinds, st.data())
+def test_ids_numbers_and_addresses_in_messages_never_change_the_fingerprint(template, kind, data):
+    a, b = data.draw(KINDS[kind]), data.draw(KINDS[kind])
+    assert (
+        group(message_event(template.format(a))).hash
+        == group(message_event(template.format(b))).hash
+    )
+
+
+@settings(max_examples=100)
+@given(st.sampled_from(TEMPLATES), kinds, st.data())
+def test_values_in_exceptions_without_stack_never_change_the_fingerprint(template, kind, data):
+    a, b = data.draw(KINDS[kind]), data.draw(KINDS[kind])
+    first = exception_event("LookupError", template.format(a), None)
+    second = exception_event("LookupError", template.format(b), None)
+    assert group(first).hash == group(second).hash
+
+
+def _stack(linenos, names):
+    return [
+        py_frame(f"app.m{i}", name, lineno=lineno)
+        for i, (lineno, name) in enumerate(zip(linenos, names, strict=True))
+    ]
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(identifiers, min_size=1, max_size=8, unique=True).flatmap(
+        lambda names: st.tuples(
+            st.just(names),
+            st.lists(st.integers(1, 5000), min_size=len(names), max_size=len(names)),
+            st.lists(st.integers(1, 5000), min_size=len(names), max_size=len(names)),
+        )
+    ),
+    variable_values,
+    variable_values,
+)
+def test_line_numbers_and_values_never_change_a_stack_fingerprint(data, value_a, value_b):
+    names, lines_a, lines_b = data
+    first = group(exception_event("KeyError", value_a, _stack(lines_a, names)))
+    second = group(exception_event("KeyError", value_b, _stack(lines_b, names)))
+    assert first.hashes == second.hashes
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.integers(0, 2**48), min_size=3, max_size=3),
+    st.lists(st.integers(0, 2**48), min_size=3, max_size=3),
+)
+def test_native_addresses_never_change_the_fingerprint(addresses_a, addresses_b):
+    def event(addresses):
+        names = ["main", "app::run", "app::crash"]
+        frames = [
+            native_frame(n, instruction_addr=hex(a)) for n, a in zip(names, addresses, strict=True)
+        ]
+        return exception_event("SIGSEGV", "Segfault", frames, platform="native")
+
+    assert group(event(addresses_a)).hash == group(event(addresses_b)).hash
+
+
+@settings(max_examples=150)
+@given(st.lists(identifiers, min_size=2, max_size=6, unique=True), st.data())
+def test_changing_an_in_app_function_always_changes_the_fingerprint(names, data):
+    index = data.draw(st.integers(0, len(names) - 1))
+    replacement = data.draw(identifiers.filter(lambda n: n != names[index]))
+    changed = [*names]
+    changed[index] = replacement
+    lines = [10] * len(names)
+    first = group(exception_event("KeyError", "k", _stack(lines, names)))
+    second = group(exception_event("KeyError", "k", _stack(lines, changed)))
+    assert first.hash != second.hash
+
+
+@settings(max_examples=150)
+@given(
+    st.sampled_from(["python", "javascript", "java", "native", "ruby", "php", "cocoa", "csharp"]),
+    st.text(string.ascii_letters, min_size=1, max_size=20),
+    st.text(string.ascii_letters, min_size=1, max_size=20),
+    st.booleans(),
+)
+def test_changing_the_exception_type_always_changes_the_fingerprint(
+    platform, type_a, type_b, with_stack
+):
+    if type_a == type_b:
+        type_b += "X"
+    frames = [py_frame("app.views", "handle")] if with_stack else None
+    first = group(exception_event(type_a, "same value", frames, platform=platform))
+    second = group(exception_event(type_b, "same value", frames, platform=platform))
+    assert first.hash != second.hash
+
+
+@settings(max_examples=100)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda c: (
+            st.lists(c, max_size=3)
+            | st.dictionaries(
+                st.sampled_from(
+                    [
+                        "type",
+                        "value",
+                        "frames",
+                        "stacktrace",
+                        "values",
+                        "function",
+                        "exception",
+                        "message",
+                        "threads",
+                        "in_app",
+                    ]
+                ),
+                c,
+                max_size=4,
+            )
+        ),
+        max_leaves=20,
+    )
+)
+def test_arbitrary_json_never_raises(payload):
+    event = payload if isinstance(payload, dict) else {"exception": payload}
+    assert len(group(event, explain=True).hash) == 32

@@ -1,0 +1,159 @@
+"""Applying stack-trace rules to frames, as Sentry's Enhancements do.
+
+Two passes, like Sentry: before grouping, rules with `+app`/`-app` or
+`category=` change the frames themselves (rule by rule, so a later rule sees
+the in-app flag an earlier one set); while grouping, rules with `+group`/
+`-group` and the `max-frames`/`min-frames` variables change which frame
+components contribute. Which rules can match a frame by its identity (path,
+module, function, package, family) is cached per frame identity; the in-app
+flag, category, neighbours and exception are checked per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from workers.grouping.event import SingleException
+from workers.grouping.stacktrace_rules import FlagAction, MatchFrame, StacktraceRule, VarAction
+
+_FAMILIES = ("native", "javascript", "other")
+
+
+def exception_fields(exception: SingleException | None) -> dict[str, str | None]:
+    if exception is None:
+        return {}
+    mechanism = exception.mechanism
+    return {
+        "type": exception.type,
+        "value": exception.value,
+        "mechanism": mechanism.type if mechanism is not None else None,
+    }
+
+
+def slice_range(seq: Sequence, index: int, range_: str | None) -> Sequence:
+    """The frames an action covers: its own, those after (^) or before (v)."""
+    if range_ is None:
+        return seq[index : index + 1]
+    if range_ == "down":
+        return seq[:index]
+    return seq[index + 1 :]
+
+
+class Enhancements:
+    """Compiled stack-trace rules; immutable."""
+
+    def __init__(self, rules: tuple[StacktraceRule, ...]) -> None:
+        self.rules = rules
+        self.modifier_ids = frozenset(i for i, r in enumerate(rules) if r.modifies_frames)
+        self.updater_ids = frozenset(i for i, r in enumerate(rules) if r.updates_grouping)
+        self._exception_sensitive = any(r.exception_matchers for r in rules)
+        self._by_family = {
+            family: tuple(i for i, r in enumerate(rules) if _may_match_family(r, family))
+            for family in _FAMILIES
+        }
+
+    def exception_key(self, exception: SingleException | None) -> tuple:
+        """What of the exception any rule can look at (part of memo keys)."""
+        if not self._exception_sensitive or exception is None:
+            return ()
+        return tuple(exception_fields(exception).values())
+
+    def identity_matches(self, match_frame: MatchFrame) -> frozenset[int]:
+        """Ids of rules whose identity matchers all match this frame."""
+        return frozenset(
+            i
+            for i in self._by_family[match_frame.family]
+            if all(m(match_frame) for m in self.rules[i].frame_matchers)
+        )
+
+    def iter_matches(
+        self,
+        candidate_ids: frozenset[int],
+        identity: list[frozenset[int]],
+        match_frames: list[MatchFrame],
+        exception: dict[str, str | None],
+    ) -> Iterator[tuple[StacktraceRule, int]]:
+        """(rule, frame index) pairs, rule by rule in order, frames in order."""
+        for rule_id in sorted(candidate_ids):
+            rule = self.rules[rule_id]
+            if not all(m(exception) for m in rule.exception_matchers):
+                continue
+            for index in range(len(match_frames)):
+                if rule_id in identity[index] and _context_matches(rule, match_frames, index):
+                    yield rule, index
+
+    def apply_modifications(
+        self,
+        match_frames: list[MatchFrame],
+        identity: list[frozenset[int]],
+        exception: SingleException | None,
+    ) -> None:
+        """Set in-app flags and categories on the match frames, rule by rule
+        (Sentry's apply_modifications_to_frame)."""
+        candidates = _union(identity) & self.modifier_ids
+        if not candidates:
+            return
+        fields = exception_fields(exception)
+        for rule, index in self.iter_matches(candidates, identity, match_frames, fields):
+            for action in rule.actions:
+                if isinstance(action, FlagAction) and action.key == "app":
+                    for position in _range_indices(len(match_frames), index, action.range):
+                        match_frames[position].in_app = action.flag
+                elif isinstance(action, VarAction) and action.name == "category":
+                    match_frames[index].category = str(action.value)
+
+    def grouping_matches(
+        self,
+        match_frames: list[MatchFrame] | None,
+        identity: list[frozenset[int]],
+        exception: SingleException | None,
+    ) -> list[tuple[StacktraceRule, int]]:
+        """Rules that change contributions, matched on the final frames."""
+        candidates = _union(identity) & self.updater_ids
+        if not candidates or match_frames is None:
+            return []
+        fields = exception_fields(exception)
+        return list(self.iter_matches(candidates, identity, match_frames, fields))
+
+
+def _union(identity: list[frozenset[int]]) -> frozenset[int]:
+    nonempty = [ids for ids in identity if ids]
+    if not nonempty:
+        return frozenset()
+    return frozenset().union(*nonempty)
+
+
+def _range_indices(length: int, index: int, range_: str | None) -> range:
+    if range_ is None:
+        return range(index, index + 1)
+    if range_ == "down":
+        return range(index)
+    return range(index + 1, length)
+
+
+def _context_matches(rule: StacktraceRule, match_frames: list[MatchFrame], index: int) -> bool:
+    frame = match_frames[index]
+    if rule.state_matchers and not all(m(frame) for m in rule.state_matchers):
+        return False
+    if rule.caller:
+        if index == 0:
+            return False
+        caller = match_frames[index - 1]
+        if not all(m(caller) for m in rule.caller):
+            return False
+    if rule.callee:
+        if index + 1 >= len(match_frames):
+            return False
+        callee = match_frames[index + 1]
+        if not all(m(callee) for m in rule.callee):
+            return False
+    return True
+
+
+def _may_match_family(rule: StacktraceRule, family: str) -> bool:
+    for matcher in rule.frame_matchers:
+        if matcher.key == "family" and not matcher.negated:
+            flags = set(matcher.pattern.split(","))
+            if "all" not in flags and family not in flags:
+                return False
+    return True

@@ -1,0 +1,227 @@
+"""The frame component (Sentry's newstyle `frame:v1` strategy), per platform.
+
+A frame contributes its module (which wins over the filename), the filename's
+lowercased basename (not for URLs, "<anonymous>" or "[native code]"), the
+normalized function and, for javascript/node/python/php/ruby, the source line
+when it is at most 120 characters. Line and column numbers never count. Native
+frames drop the filename when a function is known ("function names usually
+describe a full namespace"). JavaScript frames trim `Object.foo` to `foo`,
+ignore unknown function names and drop eval / native-code frames entirely so
+different browsers group together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workers.grouping.components import Component
+from workers.grouping.functions import family_for_platform, trim_function_name
+
+CONTEXT_LINE_PLATFORMS = frozenset({"javascript", "node", "python", "php", "ruby"})
+MAX_CONTEXT_LINE = 120
+_BASENAME = re.compile(r"[/\\]")
+_RUBY_ERB = re.compile(r"__\d{4,}_\d{4,}$")
+_JAVA_REFLECT = re.compile(r"(sun\.reflect\.Generated(?:Serialization)?ConstructorAccessor)\d+")
+_JAVA_CGLIB = re.compile(r"(\$\$[\w_]+?CGLIB\$\$)[a-fA-F0-9]+(_[0-9]+)?")
+_JAVA_ASSIST = re.compile(r"(\$\$_javassist)(?:_seam)?(?:_[0-9]+)?")
+_CLOJURE = re.compile(r"(\$fn__)\d+")
+_JAVA_ENHANCER_BY = re.compile(r"(\$\$EnhancerBy[\w_]+?\$\$)[a-fA-F0-9]+(_[0-9]+)?")
+_JAVA_FAST_CLASS_BY = re.compile(r"(\$\$FastClassBy[\w_]+?\$\$)[a-fA-F0-9]+(_[0-9]+)?")
+_JAVA_HIBERNATE_PROXY = re.compile(r"(\$\$_hibernate_proxy\$\$)\w+")
+_JAVA_CODEGEN = (
+    _JAVA_REFLECT,
+    _JAVA_CGLIB,
+    _JAVA_ASSIST,
+    _CLOJURE,
+    _JAVA_ENHANCER_BY,
+    _JAVA_FAST_CLASS_BY,
+    _JAVA_HIBERNATE_PROXY,
+)
+_JS_UNKNOWN_FUNCTIONS = frozenset(
+    {"?", "<anonymous function>", "<anonymous>", "Anonymous function"}
+)
+_JS_LOW_QUALITY_PATHS = frozenset({"[native code]", "native code", "eval code", "<anonymous>"})
+_URL_PREFIXES = ("http:", "https:", "applewebdata:", "blob:")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameFacts:
+    """Everything about a frame's component that does not depend on its neighbours."""
+
+    children: tuple[Component, ...]
+    flat: tuple[str, ...]  # contributing leaf values, precomputed for hashing
+    contributes: bool
+    hint: str | None
+
+
+def has_url_origin(path: str | None, allow_file_origin: bool = False) -> bool:
+    if not path:
+        return False
+    if path.startswith(_URL_PREFIXES):
+        return True
+    return path.startswith("file:") and not allow_file_origin
+
+
+def filename_component(abs_path: str | None, filename: str | None, platform: str) -> Component:
+    if filename is None:
+        return Component("filename")
+    name = _BASENAME.split(filename)[-1].lower()
+    if has_url_origin(abs_path, allow_file_origin=True):
+        return Component("filename", (name,), False, "ignored because frame points to a URL")
+    if name == "<anonymous>":
+        return Component("filename", (name,), False, "anonymous filename discarded")
+    if name == "[native code]":
+        return Component("filename", (name,), False, "native code indicated by filename")
+    if platform == "java":
+        cleaned = _JAVA_ASSIST.sub(r"\1<auto>", name)
+        if cleaned != name:
+            return Component("filename", (cleaned,), None, "cleaned javassist parts")
+    return Component("filename", (name,))
+
+
+def module_component(abs_path: str | None, module: str | None, platform: str) -> Component:
+    if module is None:
+        return Component("module")
+    if platform == "javascript" and "/" in module and abs_path and abs_path.endswith(module):
+        return Component("module", (module,), False, "ignored bad javascript module")
+    if platform != "java":
+        return Component("module", (module,))
+    if "$$Lambda$" in module:
+        return Component("module", (module,), False, "ignored java lambda")
+    for marker in (
+        "sun.reflect.GeneratedMethodAccessor",
+        "jdk.internal.reflect.GeneratedMethodAccessor",
+    ):
+        if module.startswith(marker):
+            return Component("module", (marker,), None, "removed reflection marker")
+    cleaned = module
+    for pattern in _JAVA_CODEGEN:
+        cleaned = pattern.sub(r"\1<auto>", cleaned)
+    if cleaned != module:
+        return Component("module", (cleaned,), None, "removed codegen marker")
+    return Component("module", (module,))
+
+
+def context_line_component(context_line: str | None, abs_path, function, platform) -> Component:
+    line = " ".join((context_line or "").expandtabs(2).split())
+    if not line:
+        return Component("context-line")
+    if len(context_line) > MAX_CONTEXT_LINE:
+        return Component("context-line", (line,), False, "discarded because line too long")
+    if family_for_platform(platform) == "javascript" and not function and has_url_origin(abs_path):
+        return Component("context-line", (line,), False, "discarded because from URL origin")
+    return Component("context-line", (line,))
+
+
+def function_component(
+    function: str | None,
+    raw_function: str | None,
+    platform: str,
+    sourcemap_used: bool,
+    context_line_available: bool,
+) -> Component:
+    if platform == "csharp":
+        # "We started trimming function names in csharp late": prefer the raw name.
+        func = raw_function or function
+    else:
+        func = function or raw_function
+        if func and not raw_function:
+            func = trim_function_name(func, platform)
+    if not func:
+        return Component("function")
+    family = family_for_platform(platform)
+    if platform == "ruby":
+        if func.startswith("block "):
+            return Component("function", ("block",), None, "ruby block")
+        cleaned = _RUBY_ERB.sub("", func)
+        if cleaned != func:
+            return Component("function", (cleaned,), None, "removed generated erb template suffix")
+    elif platform == "php":
+        if func.startswith(("[Anonymous", "class@anonymous\x00")):
+            return Component("function", (func,), False, "ignored anonymous function")
+        if func.startswith("class@anonymous") and "::" in func:
+            return Component(
+                "function", (func.rsplit("::", 1)[-1],), None, "anonymous class method"
+            )
+    elif platform == "java":
+        if func.startswith("lambda$"):
+            return Component("function", (func,), False, "ignored lambda function")
+    elif family == "native":
+        if func in ("<redacted>", "<unknown>"):
+            return Component("function", (func,), False, "ignored unknown function")
+        trimmed = trim_function_name(func, platform)
+        if trimmed != func:
+            return Component("function", (trimmed,), None, "isolated function")
+    elif family == "javascript":
+        trimmed = func.rsplit(".", 1)[-1]
+        hint = "trimmed javascript function" if trimmed != func else None
+        if sourcemap_used and context_line_available:
+            return Component(
+                "function",
+                (trimmed,),
+                False,
+                "ignored because sourcemap used and context line available",
+            )
+        return Component("function", (trimmed,), None, hint)
+    return Component("function", (func,))
+
+
+def build_frame_facts(
+    *,
+    platform: str,
+    module: str | None,
+    filename: str | None,
+    abs_path: str | None,
+    function: str | None,
+    raw_function: str | None,
+    context_line: str | None,
+    sourcemap_used: bool,
+) -> FrameFacts:
+    """The frame component's children and base contribution (frame:v1)."""
+    family = family_for_platform(platform)
+    file_part = filename_component(abs_path, filename, platform)
+    module_part = module_component(abs_path, module, platform)
+    if module_part.contributes and file_part.contributes:
+        file_part.update(contributes=False, hint="module takes precedence")
+    context_part = None
+    if platform in CONTEXT_LINE_PLATFORMS:
+        context_part = context_line_component(context_line, abs_path, function, platform)
+    function_part = function_component(
+        function,
+        raw_function,
+        platform,
+        sourcemap_used,
+        context_part is not None and context_part.contributes,
+    )
+    children = [module_part, file_part, function_part]
+    if context_part is not None:
+        children.append(context_part)
+    if family == "native" and function_part.contributes and file_part.contributes:
+        file_part.update(contributes=False, hint="discarded native filename for grouping stability")
+    contributes = any(child.contributes for child in children)
+    hint = None
+    if family == "javascript":
+        contributes, hint = _javascript_fuzzing(
+            function_part, function, raw_function, abs_path, contributes
+        )
+    flat = tuple(child.values[0] for child in children if child.contributes)
+    return FrameFacts(tuple(children), flat, contributes, hint)
+
+
+def _javascript_fuzzing(function_part, function, raw_function, abs_path, contributes):
+    """Disregard low-quality JavaScript frames consistently across browsers.
+
+    Runs after the frame's `contributes` was computed, as in Sentry: ignoring the
+    function here leaves the frame flagged as contributing even with no values.
+    """
+    func = raw_function or function
+    if func:
+        func = func.rsplit(".", 1)[-1]
+    if not func:
+        function_part.update(contributes=False)
+    elif func in _JS_UNKNOWN_FUNCTIONS or func.endswith("/<"):
+        function_part.update(contributes=False, hint="ignored unknown function name")
+    if func == "eval" or abs_path in _JS_LOW_QUALITY_PATHS:
+        return False, "ignored low quality javascript frame"
+    return contributes, None

@@ -1,0 +1,276 @@
+"""Prepare a decoded event for grouping (Sentry's normalize_stacktraces_for_grouping).
+
+Per frame: fill `filename`/`abs_path` as Relay does (a URL's path becomes the
+filename), trim the function name (keeping the original in `raw_function`),
+then apply the stack-trace rules' in-app changes and finally treat an unknown
+in-app flag as "not in app". Frame work is cached by the frame's identity, so
+the thousandth event through the same code costs a dictionary lookup per frame.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import msgspec
+
+from workers.grouping.enhancers import Enhancements
+from workers.grouping.event import Event, Frame, LogEntry, SingleException, Stacktrace, Thread
+from workers.grouping.frames import FrameFacts, build_frame_facts
+from workers.grouping.functions import trim_function_name
+from workers.grouping.stacktrace_rules import MatchFrame, make_match_frame
+
+# Relay's is_url: such an abs_path yields its URL path as the filename.
+_URL_PREFIXES = ("file:", "http:", "https:", "applewebdata:")
+# Relay splits a missing type out of a value like "TypeError: x is undefined".
+_TYPE_IN_VALUE = re.compile(r"^(\w+):(.*)$", re.DOTALL)
+# Bounds on memory: a full memo is dropped and refilled by the traffic.
+_CACHE_MAX = 50_000
+_STACKS_MAX = 8_192
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FrameInfo:
+    """Cached per frame identity; compared and hashed by identity."""
+
+    filename: str | None
+    abs_path: str | None
+    function: str | None
+    raw_function: str | None
+    facts: FrameFacts
+    rule_ids: frozenset[int]
+    # Sentry's is_recursion_v1 compares abs_path, package, module, filename,
+    # function (and line/column, compared per event).
+    recursion_key: tuple
+
+
+class PreparedStack:
+    """A normalized stack trace, shared by every event with the same frames.
+
+    `frames` are normalized copies carrying the final in-app flag; `infos`
+    their cached per-identity facts; `recursive` the frames identical to the
+    previous one (Sentry's is_recursion_v1: same abs_path, package, module,
+    filename, function, line and column); `match_frames` what stack-trace
+    rules see after the in-app/category changes. `components` memoizes the
+    stack trace components (pure functions of all of the above).
+    """
+
+    __slots__ = ("components", "exception", "frames", "infos", "match_frames", "recursive")
+
+    def __init__(self, frames, infos, exception, recursive, match_frames) -> None:
+        self.frames: list[Frame] = frames
+        self.infos: tuple[FrameInfo, ...] = infos
+        self.exception = exception
+        self.recursive: tuple[int, ...] = recursive
+        self.match_frames: list[MatchFrame] | None = match_frames
+        self.components: dict | None = None
+
+
+@dataclass(slots=True)
+class PreparedEvent:
+    event: Event
+    platform: str
+    exceptions: list[SingleException]
+    exception_stacks: list[PreparedStack | None]
+    threads: list[Thread]
+    thread_stacks: list[PreparedStack | None]
+    stack: PreparedStack | None
+    message: str | None  # the template when there is one (logentry.message)
+    formatted: str | None
+    _tags: list[tuple[str, str]] | None = None
+
+    @property
+    def tags(self) -> list[tuple[str, str]]:
+        if self._tags is None:
+            self._tags = _tags(self.event.tags)
+        return self._tags
+
+
+class FramePreparer:
+    """Normalizes frames, caching per-identity work; safe to share across threads."""
+
+    def __init__(self, enhancements: Enhancements) -> None:
+        self.enhancements = enhancements
+        self._cache: dict[tuple, FrameInfo] = {}
+        self._stacks: dict[tuple, PreparedStack] = {}
+
+    def info(self, frame: Frame, platform: str) -> FrameInfo:
+        data = frame.data
+        key = (
+            frame.platform or platform,
+            frame.filename,
+            frame.abs_path,
+            frame.module,
+            frame.function,
+            frame.raw_function,
+            frame.package,
+            frame.context_line,
+            data is not None and data.sourcemap is not None,
+        )
+        info = self._cache.get(key)
+        if info is None:
+            info = self._build(frame, key[0], key[8])
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            self._cache[key] = info
+        return info
+
+    def _build(self, frame: Frame, platform: str, sourcemap_used: bool) -> FrameInfo:
+        abs_path, filename = _relay_paths(frame.abs_path, frame.filename)
+        function, raw_function = frame.function, frame.raw_function
+        if function and not raw_function:
+            trimmed = trim_function_name(function, platform)
+            if trimmed != function:
+                function, raw_function = trimmed, function
+        facts = build_frame_facts(
+            platform=platform,
+            module=frame.module,
+            filename=filename,
+            abs_path=abs_path,
+            function=function,
+            raw_function=raw_function,
+            context_line=frame.context_line,
+            sourcemap_used=sourcemap_used,
+        )
+        recursion_key = (abs_path, frame.package, frame.module, filename, function)
+        info = FrameInfo(
+            filename, abs_path, function, raw_function, facts, frozenset(), recursion_key
+        )
+        probe = make_match_frame(info, frame, platform)
+        rule_ids = self.enhancements.identity_matches(probe)
+        return FrameInfo(filename, abs_path, function, raw_function, facts, rule_ids, recursion_key)
+
+    def stack(
+        self, stacktrace: Stacktrace | None, platform: str, exception
+    ) -> PreparedStack | None:
+        if stacktrace is None or not stacktrace.frames:
+            return None
+        frames = tuple([f for f in stacktrace.frames if f is not None])
+        if not frames:
+            return None
+        key = (platform, frames, self.enhancements.exception_key(exception))
+        try:
+            stack = self._stacks.get(key)
+        except TypeError:  # an unhashable line number or such: no memo
+            return self._build_stack(frames, platform, exception)
+        if stack is None:
+            stack = self._build_stack(frames, platform, exception)
+            if len(self._stacks) >= _STACKS_MAX:
+                self._stacks.clear()
+            self._stacks[key] = stack
+        return stack
+
+    def _build_stack(self, frames, platform: str, exception) -> PreparedStack:
+        infos = tuple([self.info(frame, platform) for frame in frames])
+        identity = [info.rule_ids for info in infos]
+        match_frames = None
+        in_app = [frame.in_app for frame in frames]
+        if any(identity):
+            match_frames = [
+                make_match_frame(info, frame, platform)
+                for frame, info in zip(frames, infos, strict=True)
+            ]
+            self.enhancements.apply_modifications(match_frames, identity, exception)
+            for match_frame in match_frames:
+                # Grouping rules see frames after unknown in-app became False.
+                match_frame.in_app = bool(match_frame.in_app)
+            in_app = [match_frame.in_app for match_frame in match_frames]
+        normalized = [
+            msgspec.structs.replace(
+                frame,
+                filename=info.filename,
+                abs_path=info.abs_path,
+                function=info.function,
+                raw_function=info.raw_function,
+                in_app=bool(flag),
+            )
+            for frame, info, flag in zip(frames, infos, in_app, strict=True)
+        ]
+        return PreparedStack(
+            normalized, infos, exception, _recursive(normalized, infos), match_frames
+        )
+
+
+def _recursive(frames: list[Frame], infos: tuple[FrameInfo, ...]) -> tuple[int, ...]:
+    out = []
+    for index in range(1, len(frames)):
+        frame, previous = frames[index], frames[index - 1]
+        if (
+            infos[index].recursion_key == infos[index - 1].recursion_key
+            and frame.lineno == previous.lineno
+            and frame.colno == previous.colno
+        ):
+            out.append(index)
+    return tuple(out)
+
+
+def _relay_paths(abs_path: str | None, filename: str | None) -> tuple[str | None, str | None]:
+    if not abs_path:
+        abs_path, filename = filename, None
+    if not filename and abs_path:
+        filename = abs_path
+        if abs_path.startswith(_URL_PREFIXES):
+            try:
+                path = urlsplit(abs_path).path
+            except ValueError:
+                path = ""
+            if path and path != "/":
+                filename = path
+    return abs_path, filename
+
+
+def prepare_event(event: Event, preparer: FramePreparer) -> PreparedEvent:
+    platform = event.platform or "other"
+    exceptions = [_split_type(e) for e in _values(event.exception or event.legacy_exception)]
+    threads = [t for t in _values(event.threads) if t is not None]
+    message, formatted = _logentry(event.logentry or event.message or event.legacy_message)
+    return PreparedEvent(
+        event=event,
+        platform=platform,
+        exceptions=exceptions,
+        exception_stacks=[preparer.stack(e.stacktrace, platform, e) for e in exceptions],
+        threads=threads,
+        thread_stacks=[preparer.stack(t.stacktrace, platform, None) for t in threads],
+        stack=preparer.stack(event.stacktrace, platform, None),
+        message=message,
+        formatted=formatted,
+    )
+
+
+def _values(container) -> list:
+    if container is None:
+        return []
+    values = container if isinstance(container, list) else container.values
+    return [value for value in values or () if value is not None]
+
+
+def _split_type(exception: SingleException) -> SingleException:
+    if not exception.type and exception.value:
+        found = _TYPE_IN_VALUE.match(exception.value)
+        if found:
+            exception.type = found.group(1)
+            exception.value = found.group(2).strip()
+    return exception
+
+
+def _logentry(entry: LogEntry | str | None) -> tuple[str | None, str | None]:
+    if entry is None:
+        return None, None
+    if isinstance(entry, str):
+        return None, entry
+    return entry.message, entry.formatted or entry.message
+
+
+def _tags(tags) -> list[tuple[str, str]]:
+    if not tags:
+        return []
+    pairs = tags.items() if isinstance(tags, dict) else tags
+    out = []
+    for item in pairs:
+        pair = item.split(":", 1) if isinstance(item, str) else item
+        if isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[0], str):
+            value = pair[1]
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                out.append((pair[0], str(value)))
+    return out
