@@ -1,0 +1,61 @@
+-- wrk script for `just bench ingest`: unique event ids on every request.
+-- args: MODE ("plain" or "pool"), FILE, PATH, AUTH
+--   plain: FILE holds one envelope with the 32-character placeholder EVENT_ID_PLACEHOLDER_XXXXXXXXXXX
+--          (twice); each request substitutes a fresh id.
+--   pool:  FILE holds precompressed envelopes, each prefixed by an 8-digit length; every
+--          thread sends its own share, each body once.
+local threads = {}
+local thread_count = 0
+
+function setup(thread)
+  thread:set("thread_id", thread_count)
+  thread_count = thread_count + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  mode, path, auth = args[1], args[3], args[4]
+  local file = assert(io.open(args[2], "rb"))
+  local data = file:read("*a")
+  file:close()
+  counter = 0
+  wrk.method = "POST"
+  wrk.path = path
+  wrk.headers["X-Sentry-Auth"] = auth
+  wrk.headers["Content-Type"] = "application/x-sentry-envelope"
+  if mode == "plain" then
+    template = data
+  else
+    wrk.headers["Content-Encoding"] = "br"
+    bodies = {}
+    local position, index = 1, 0
+    local threads_total = tonumber(args[5])
+    while position <= #data do
+      local length = tonumber(data:sub(position, position + 7))
+      local body = data:sub(position + 8, position + 7 + length)
+      if index % threads_total == thread_id then
+        table.insert(bodies, body)
+      end
+      index = index + 1
+      position = position + 8 + length
+    end
+  end
+end
+
+function request()
+  counter = counter + 1
+  local body
+  if mode == "plain" then
+    -- Random-looking hex like a uuid4 (long digit runs would look like card numbers).
+    local id = string.format("%08x%08x%08x%08x", thread_id + 1, counter,
+                             math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+    body = template:gsub("EVENT_ID_PLACEHOLDER_XXXXXXXXXXX", id)
+  else
+    body = bodies[counter]
+    if body == nil then
+      body = bodies[#bodies]
+      wrk.thread:stop()
+    end
+  end
+  return wrk.format(nil, nil, nil, body)
+end

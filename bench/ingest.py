@@ -1,0 +1,254 @@
+"""`just bench ingest`: relay throughput against the framework's ceiling, measured together.
+
+wrk (C, not the bottleneck) posts realistic ~4 KB Python-SDK exception envelopes with a
+unique event id each, over keep-alive connections, uncompressed and brotli-compressed:
+first to a bare Sanic handler that reads the body and answers the same 200 (the ceiling
+on this machine), then to one relay process (`serve`, embedded stores, workers off so
+they do not compete for the two cores). Reports events/s acknowledged, events/s durably
+in ClickHouse (acknowledged / time until the last one is stored), p50/p99 latency.
+Target: stored >= 60% of the ceiling, p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import brotli
+import msgspec
+
+HERE = Path(__file__).parent
+PLACEHOLDER = "EVENT_ID_PLACEHOLDER_XXXXXXXXXXX"
+TARGET_SHARE = 0.60
+TARGET_P99_MS = 50.0
+
+
+def realistic_event(event_id: str, variant: int) -> dict:
+    """A Python SDK exception event of about 4 KB: 15 frames, context, tags, breadcrumbs."""
+    frames = []
+    for depth in range(15):
+        in_app = depth >= 9
+        module = f"shop.services.orders_{depth}" if in_app else f"django.core.handlers.base_{depth}"
+        frames.append(
+            {
+                "filename": module.replace(".", "/") + ".py",
+                "abs_path": "/srv/app/" + module.replace(".", "/") + ".py",
+                "module": module,
+                "function": f"handle_step_{depth}",
+                "lineno": 40 + depth,
+                "context_line": f"    result = process_{depth}(request, order_id)",
+                "in_app": in_app,
+            }
+        )
+    return {
+        "event_id": event_id,
+        "level": "error",
+        "platform": "python",
+        "timestamp": "2026-11-26T12:00:00.000000Z",
+        "release": "shop@2.4.1",
+        "environment": "production",
+        "server_name": "web-3",
+        "sdk": {"name": "sentry.python", "version": "2.75.0"},
+        "exception": {
+            "values": [
+                {
+                    "type": "OrderStateError",
+                    "value": f"order {1000 + variant} cannot move from 'paid' to 'draft'",
+                    "module": "shop.errors",
+                    "mechanism": {"type": "generic", "handled": True},
+                    "stacktrace": {"frames": frames},
+                }
+            ]
+        },
+        "tags": {"region": "eu-west-1", "customer.tier": "gold"},
+        "user": {"id": f"u-{variant % 500}", "ip_address": "10.0.0.1"},
+        "contexts": {"runtime": {"name": "CPython", "version": "3.11.7"}},
+        "breadcrumbs": {
+            "values": [
+                {"category": "http", "message": f"GET /orders/{variant}", "level": "info"}
+                for _ in range(3)
+            ]
+        },
+    }
+
+
+def envelope(event_id: str, variant: int) -> bytes:
+    payload = msgspec.json.encode(realistic_event(event_id, variant))
+    header = msgspec.json.encode({"event_id": event_id, "sent_at": "2026-11-26T12:00:00Z"})
+    item = msgspec.json.encode({"type": "event", "length": len(payload)})
+    return b"\n".join([header, item, payload]) + b"\n"
+
+
+def write_inputs(directory: Path, pool_size: int) -> tuple[Path, Path, int]:
+    plain = directory / "plain.envelope"
+    plain.write_bytes(envelope(PLACEHOLDER, 7))
+    pool = directory / "pool.bin"
+    with open(pool, "wb") as out:
+        for index in range(pool_size):
+            body = brotli.compress(envelope(uuid.uuid4().hex, index), quality=4)
+            out.write(b"%08d" % len(body) + body)
+    return plain, pool, len(plain.read_bytes())
+
+
+@dataclass
+class WrkResult:
+    requests_per_s: float
+    acknowledged: int
+    failed: int
+    p50_ms: float
+    p99_ms: float
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def run_wrk(url: str, mode: str, body_file: Path, auth: str, seconds: int, threads: int,
+            connections: int) -> WrkResult:
+    path = "/" + url.split("://", 1)[1].split("/", 1)[1]
+    command = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+        "-s", str(HERE / "ingest.lua"), url, "--", mode, str(body_file), path, auth, str(threads),
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                       output)
+    failed = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(g) for g in errors.groups()) if errors else 0
+    )
+    return WrkResult(
+        requests_per_s=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        acknowledged=total - (int(non_2xx.group(1)) if non_2xx else 0),
+        failed=failed,
+        p50_ms=_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
+        p99_ms=_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
+    )
+
+
+def wait_http(url: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up")
+
+
+def stored_events(base_url: str) -> int:
+    with urllib.request.urlopen(f"{base_url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    match = re.search(r'relay_stored_rows_total\{table="events"\} ([\d.e+]+)', text)
+    return int(float(match.group(1))) if match else 0
+
+
+def measure_relay(base_url: str, mode: str, body_file: Path, auth: str, path: str,
+                  args) -> tuple[WrkResult, float]:
+    before = stored_events(base_url)
+    started = time.monotonic()
+    result = run_wrk(f"{base_url}{path}", mode, body_file, auth, args.seconds, args.threads,
+                     args.connections)
+    deadline = time.monotonic() + 120
+    while stored_events(base_url) - before < result.acknowledged:
+        if time.monotonic() > deadline:
+            raise SystemExit("acknowledged events were not all stored within 120 s")
+        time.sleep(0.05)
+    stored_per_s = result.acknowledged / (time.monotonic() - started)
+    return result, stored_per_s
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--pool", type=int, default=80_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    plain, pool, size = write_inputs(work, args.pool)
+    print(f"envelope: {size} bytes uncompressed; {args.pool} unique brotli bodies prepared")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKWISE_")}
+
+    bare = start([sys.executable, str(HERE / "bare_sanic.py"), "18901"], env)
+    try:
+        wait_http("http://127.0.0.1:18901/healthz", 30)
+        bare_plain = run_wrk("http://127.0.0.1:18901/api/1/envelope/", "plain", plain, "x",
+                             args.seconds, args.threads, args.connections)
+        bare_br = run_wrk("http://127.0.0.1:18901/api/1/envelope/", "pool", pool, "x",
+                          args.seconds, args.threads, args.connections)
+    finally:
+        stop(bare)
+    print(f"bare sanic: plain {bare_plain.requests_per_s:,.0f} req/s "
+          f"(p99 {bare_plain.p99_ms:.1f} ms), br {bare_br.requests_per_s:,.0f} req/s")
+
+    relay_env = {**env, "STACKWISE_DATA_DIR": str(work / "data"), "STACKWISE_PORT": "18902",
+                 "STACKWISE_WORKER_THREADS": "0", "STACKWISE_LOG_LEVEL": "WARNING",
+                 "STACKWISE_QUEUE_MAX_BATCHES": "100000"}
+    relay = start([sys.executable, "-m", "stackwise", "serve"], relay_env)
+    try:
+        wait_http("http://127.0.0.1:18902/healthz")
+        dsn_line = ""
+        while "DSN" not in dsn_line:
+            dsn_line = relay.stdout.readline()
+        dsn = dsn_line.split()[-1]
+        key, project = dsn.split("//")[1].split("@")[0], dsn.rsplit("/", 1)[1]
+        auth = f"Sentry sentry_key={key}, sentry_version=7, sentry_client=bench/1.0"
+        path = f"/api/{project}/envelope/"
+        base = "http://127.0.0.1:18902"
+        relay_plain, stored_plain = measure_relay(base, "plain", plain, auth, path, args)
+        relay_br, stored_br = measure_relay(base, "pool", pool, auth, path, args)
+    finally:
+        stop(relay)
+        shutil.rmtree(work, ignore_errors=True)
+
+    ok = True
+    figures = []
+    for name, result, stored, ceiling in (
+        ("plain", relay_plain, stored_plain, bare_plain),
+        ("br", relay_br, stored_br, bare_br),
+    ):
+        share = stored / ceiling.requests_per_s
+        ok &= share >= TARGET_SHARE and result.p99_ms < TARGET_P99_MS and result.failed == 0
+        print(f"relay {name}: {result.requests_per_s:,.0f} events/s acknowledged, "
+              f"{stored:,.0f} events/s stored in ClickHouse ({share:.0%} of bare "
+              f"{ceiling.requests_per_s:,.0f}), p50 {result.p50_ms:.1f} ms, "
+              f"p99 {result.p99_ms:.1f} ms, {result.failed} failed")
+        figures.append(f"{name} {stored:,.0f} stored/s = {share:.0%} of bare, "
+                       f"p99 {result.p99_ms:.1f} ms")
+    verdict = "ok" if ok else "short"
+    print(f"bench ingest: {'; '.join(figures)} (target >= 60% of bare, p99 < 50 ms) {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

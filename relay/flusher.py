@@ -1,0 +1,184 @@
+"""Sealed spool segments -> ClickHouse -> the workers' queue, then off the disk.
+
+Each segment is one batch. Its ClickHouse insert carries the segment's unique
+deduplication token, so replaying a segment after a crash (inserted, not yet
+deleted) stores nothing twice; the workers' message is idempotent too. Any
+failure leaves the segment on disk and is retried with backoff: the relay keeps
+accepting into the spool until it is full.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from clickhouse_connect.driver.client import Client
+
+from relay.metrics import RelayMetrics
+from relay.normalize import SECURITY_TYPES
+from relay.records import SpoolRecord, decode_record
+from relay.spool import Segment, Spool
+from relay.tables import attachment_rows, outcome_rows, session_rows
+from stackwise.storage.event_rows import (
+    EVENT_SCHEMA,
+    TRANSACTION_SCHEMA,
+    event_row,
+    rows_to_table,
+    transaction_row,
+)
+from stackwise.wire import EventBatch, QueuedEvent, encode_batch
+
+log = logging.getLogger(__name__)
+
+_MAX_BACKOFF_S = 30.0
+
+
+@dataclass
+class BatchSink:
+    """Where a batch goes; a seam so tests can fail ClickHouse or the queue on purpose."""
+
+    clickhouse: Callable[[], Client]
+    enqueue_batch: Callable[[bytes], None]
+    # Blocks while the workers' queue is too deep (backpressure onto the spool).
+    wait_for_queue_room: Callable[[], None] = lambda: None
+
+
+class Flusher:
+    def __init__(self, spool: Spool, sink: BatchSink, metrics: RelayMetrics) -> None:
+        self.spool = spool
+        self.sink = sink
+        self.metrics = metrics
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="relay-flusher", daemon=True)
+        self._client: Client | None = None
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Flush what is sealed, then stop (give up after `timeout_s`; the spool keeps it)."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        backoff_s = 0.5
+        while True:
+            try:
+                segment = self.spool.sealed.get(timeout=0.1)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                continue
+            while True:
+                try:
+                    self.flush(segment)
+                    backoff_s = 0.5
+                    break
+                except Exception as e:
+                    self.last_error = f"{type(e).__name__}: {e}"
+                    self.metrics.flush_failures_total.inc()
+                    log.warning("flushing %s failed (%s); retrying", segment.path.name, e)
+                    self._drop_client()
+                    if self._stop.wait(backoff_s):
+                        return
+                    backoff_s = min(backoff_s * 2, _MAX_BACKOFF_S)
+
+    def _drop_client(self) -> None:
+        """Forget a client that failed; the next attempt connects afresh."""
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
+
+    def _clickhouse(self) -> Client:
+        if self._client is None:
+            self._client = self.sink.clickhouse()
+        return self._client
+
+    def flush(self, segment: Segment) -> None:
+        started = time.perf_counter()
+        records = [decode_record(body) for body in segment.read_records()]
+        by_kind: dict[str, list[SpoolRecord]] = defaultdict(list)
+        for record in records:
+            by_kind[record.kind].append(record)
+        client = self._clickhouse()
+        settings = {"insert_deduplication_token": segment.token}
+        accepted: Counter[tuple[int, int, str]] = Counter()
+        event_rows = [
+            event_row(r.project_id, r.event_id, r.received_at, r.payload) for r in by_kind["event"]
+        ]
+        tables = [
+            ("events", rows_to_table(event_rows, EVENT_SCHEMA) if event_rows else None),
+            ("transactions", self._transactions(by_kind["transaction"])),
+            (
+                "attachments",
+                attachment_rows(by_kind["attachment"]) if by_kind["attachment"] else None,
+            ),
+            ("sessions", self._sessions(by_kind)),
+        ]
+        for row, record in zip(event_rows, by_kind["event"], strict=True):
+            accepted[(record.project_id, _hour(record.received_at), _category(row["type"]))] += 1
+        for kind, category in (("transaction", "transaction"), ("attachment", "attachment")):
+            for record in by_kind[kind]:
+                accepted[(record.project_id, _hour(record.received_at), category)] += 1
+        reports = by_kind["client_report"] + by_kind["outcome"]
+        tables.append(("outcomes", outcome_rows(reports, accepted)))
+        written = [(name, table) for name, table in tables if table is not None and table.num_rows]
+        for table_name, table in written:
+            client.insert_arrow(table_name, table, settings=settings)
+        if event_rows:
+            batch = _batch(segment, by_kind["event"])
+            self.sink.wait_for_queue_room()
+            self.sink.enqueue_batch(encode_batch(batch))
+        self.spool.remove(segment)
+        for table_name, table in written:
+            self.metrics.stored.labels(table_name).inc(table.num_rows)
+        self.metrics.record_flush(rows=len(records), seconds=time.perf_counter() - started)
+
+    @staticmethod
+    def _transactions(records: list[SpoolRecord]):
+        if not records:
+            return None
+        rows = [
+            transaction_row(r.project_id, r.event_id, r.received_at, r.payload) for r in records
+        ]
+        return rows_to_table(rows, TRANSACTION_SCHEMA)
+
+    @staticmethod
+    def _sessions(by_kind: dict[str, list[SpoolRecord]]):
+        records = by_kind["session"] + by_kind["sessions"]
+        return session_rows(records) if records else None
+
+
+def _hour(seconds: float) -> int:
+    return int(seconds // 3600 * 3600)
+
+
+def _category(event_type: str) -> str:
+    """Sentry's data category for an event type."""
+    if event_type in SECURITY_TYPES:
+        return "security"
+    return "default" if event_type == "default" else "error"
+
+
+def _batch(segment: Segment, events: list[SpoolRecord]) -> EventBatch:
+    return EventBatch(
+        batch_id=segment.token,
+        created_at=time.time(),
+        events=[
+            QueuedEvent(
+                project_id=r.project_id,
+                event_id=r.event_id,
+                timestamp=r.timestamp,
+                received_at=r.received_at,
+                payload=r.payload,
+            )
+            for r in events
+        ],
+    )

@@ -1,0 +1,251 @@
+"""Light normalization of events before they are stored, as Sentry's Relay does it.
+
+Fills `event_id`, `timestamp` (corrected for client clock drift using the
+envelope's `sent_at`, as Relay's ClockDriftProcessor does), `platform`, `level`
+and `type`; caps stack traces; scrubs obvious secrets. Everything else is kept as
+the SDK sent it: grouping and analysis read the original shape.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from relay.errors import MALFORMED_JSON, BadRequest
+from relay.limits import MAX_FRAMES_PER_STACKTRACE
+from relay.scrub import plan_scrub, scrub_event
+from stackwise.storage.event_rows import normalize_level, normalize_platform
+
+# Relay only corrects drift beyond 55 minutes: smaller offsets are time zones gone wrong
+# or slow networks, and correcting them would reorder events needlessly.
+MIN_CLOCK_DRIFT_S = 55 * 60
+MAX_FUTURE_S = 60
+RETENTION_S = 365 * 24 * 3600
+
+SECURITY_TYPES = frozenset({"csp", "hpkp", "expectct", "expectstaple", "nel"})
+
+
+class EventTooOld(BadRequest):
+    """The event's timestamp is older than the retention period: it would never be kept."""
+
+
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+def normalize_event_id(value: Any) -> str:
+    """A 32-hex event id; accepts the dashed UUID form, rejects anything else."""
+    if not isinstance(value, str):
+        raise BadRequest("event_id must be a string")
+    if _HEX32.fullmatch(value):
+        return value  # what SDKs send: skip building a UUID object
+    try:
+        return uuid.UUID(value).hex
+    except ValueError as e:
+        raise BadRequest(f"invalid event_id {value[:64]!r}") from e
+
+
+def parse_timestamp(value: Any) -> float | None:
+    """Unix seconds from a number or an RFC 3339 string; None when absent or unreadable."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    return None
+
+
+def clock_drift_s(sent_at: Any, received_at: float) -> float:
+    sent = parse_timestamp(sent_at)
+    if sent is None:
+        return 0.0
+    drift = received_at - sent
+    return drift if abs(drift) >= MIN_CLOCK_DRIFT_S else 0.0
+
+
+def normalize_event(
+    event: dict[str, Any],
+    *,
+    received_at: float,
+    drift_s: float = 0.0,
+    fallback_event_id: str | None = None,
+    item_type: str = "event",
+    raw: bytes | None = None,
+) -> dict[str, Any]:
+    """Normalize in place and return the event; raises BadRequest for an unusable event."""
+    raw_id = event.get("event_id") or fallback_event_id
+    event["event_id"] = normalize_event_id(raw_id) if raw_id else uuid.uuid4().hex
+    event["timestamp"] = _event_timestamp(event.get("timestamp"), received_at, drift_s)
+    if item_type == "transaction":
+        start = parse_timestamp(event.get("start_timestamp"))
+        event["start_timestamp"] = (start + drift_s) if start is not None else event["timestamp"]
+    event["received"] = received_at
+    event["platform"] = normalize_platform(event.get("platform"))
+    event["level"] = normalize_level(event.get("level"))
+    event["type"] = _infer_type(event, item_type)
+    _cap_stacktraces(event)
+    scrub_event(event, raw)
+    return event
+
+
+def _event_timestamp(value: Any, received_at: float, drift_s: float) -> float:
+    timestamp = parse_timestamp(value)
+    if timestamp is None:
+        return received_at
+    timestamp += drift_s
+    if timestamp > received_at + MAX_FUTURE_S:
+        return received_at
+    if timestamp < received_at - RETENTION_S:
+        raise EventTooOld("event timestamp is older than the retention period")
+    return timestamp
+
+
+def _infer_type(event: dict[str, Any], item_type: str) -> str:
+    return _type_of(item_type, event.get("type"), bool(interface_values(event, "exception")))
+
+
+def _type_of(item_type: str, declared: Any, has_exception: bool) -> str:
+    if item_type == "transaction":
+        return "transaction"
+    if declared in SECURITY_TYPES:
+        return declared
+    return "error" if has_exception else "default"
+
+
+def interface_values(event: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """`exception` or `threads` entries, whether sent as `{"values": [...]}` or a bare list."""
+    container = event.get(name)
+    if isinstance(container, dict):
+        container = container.get("values")
+    if isinstance(container, list):
+        return [value for value in container if isinstance(value, dict)]
+    return []
+
+
+def _stacktraces(event: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    holders = [event, *interface_values(event, "exception"), *interface_values(event, "threads")]
+    for holder in holders:
+        for key in ("stacktrace", "raw_stacktrace"):
+            stacktrace = holder.get(key)
+            if isinstance(stacktrace, dict):
+                found.append(stacktrace)
+    return found
+
+
+def _cap_stacktraces(event: dict[str, Any]) -> None:
+    # Sentry keeps both ends of an over-long stack: the entry point and the crash site.
+    for stacktrace in _stacktraces(event):
+        frames = stacktrace.get("frames")
+        if isinstance(frames, list) and len(frames) > MAX_FRAMES_PER_STACKTRACE:
+            half = MAX_FRAMES_PER_STACKTRACE // 2
+            omitted_end = len(frames) - half
+            stacktrace["frames"] = frames[:half] + frames[omitted_end:]
+            stacktrace["frames_omitted"] = [half, omitted_end]
+
+
+class _ExceptionHead(msgspec.Struct):
+    values: list[msgspec.Raw] | None = None
+
+
+class _EventHead(msgspec.Struct):
+    """What normalization reads of an event; everything else is skipped, not decoded."""
+
+    event_id: Any = None
+    timestamp: Any = None
+    start_timestamp: Any = None
+    platform: Any = None
+    level: Any = None
+    type: Any = None
+    exception: _ExceptionHead | list[msgspec.Raw] | None = None
+
+
+_decode_head = msgspec.json.Decoder(_EventHead).decode
+_encode = msgspec.json.encode
+_decode = msgspec.json.decode
+
+
+class NormalizedEvent(msgspec.Struct, frozen=True, kw_only=True):
+    event_id: str
+    timestamp: float
+    start_timestamp: float
+    type: str
+    # What to store: the bytes as sent when nothing had to change, else the rewritten event.
+    payload: bytes
+
+
+def _needs_rewrite(raw: bytes) -> bool:
+    # Fewer than MAX_FRAMES objects in all means no stack trace can need capping.
+    return raw.count(b"{") > MAX_FRAMES_PER_STACKTRACE or plan_scrub(raw) is not None
+
+
+def normalized_dict(event: dict[str, Any], raw: bytes, **kwargs: Any) -> NormalizedEvent:
+    """Normalize an already decoded event (the relay built it, or the fast path declined)."""
+    normalize_event(event, raw=raw, **kwargs)
+    return NormalizedEvent(
+        event_id=event["event_id"],
+        timestamp=event["timestamp"],
+        start_timestamp=event.get("start_timestamp", event["timestamp"]),
+        type=event["type"],
+        payload=_encode(event),
+    )
+
+
+def normalize_payload(
+    raw: bytes,
+    *,
+    received_at: float,
+    drift_s: float = 0.0,
+    fallback_event_id: str | None = None,
+    item_type: str = "event",
+) -> NormalizedEvent:
+    """Normalize an event item. The common event (nothing to scrub, no over-long stack) is
+    read shallowly and stored as sent, its normalized scalars kept beside it; any other is
+    decoded, rewritten and re-encoded. BadRequest for an unusable event."""
+    kwargs = {
+        "received_at": received_at,
+        "drift_s": drift_s,
+        "fallback_event_id": fallback_event_id,
+        "item_type": item_type,
+    }
+    try:
+        head = _decode_head(raw)
+    except msgspec.ValidationError:
+        head = None  # an odd shape (or not an object): the full path decides
+    except MALFORMED_JSON as e:
+        raise BadRequest(f"{item_type} is not valid JSON: {e}") from e
+    if head is None or _needs_rewrite(raw):
+        try:
+            event = _decode(raw)
+        except MALFORMED_JSON as e:
+            raise BadRequest(f"{item_type} is not valid JSON: {e}") from e
+        if not isinstance(event, dict):
+            raise BadRequest(f"{item_type} must be a JSON object")
+        return normalized_dict(event, raw, **kwargs)
+    raw_id = head.event_id or fallback_event_id
+    timestamp = _event_timestamp(head.timestamp, received_at, drift_s)
+    start = parse_timestamp(head.start_timestamp) if item_type == "transaction" else None
+    exception = head.exception
+    values = exception.values if isinstance(exception, _ExceptionHead) else exception
+    return NormalizedEvent(
+        event_id=normalize_event_id(raw_id) if raw_id else uuid.uuid4().hex,
+        timestamp=timestamp,
+        start_timestamp=start + drift_s if start is not None else timestamp,
+        type=_type_of(item_type, head.type, bool(values)),
+        payload=raw,
+    )

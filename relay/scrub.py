@@ -1,0 +1,220 @@
+"""Default secret scrubbing, after Sentry's default data scrubbers.
+
+Values under sensitive keys (Sentry's default list: password, secret, passwd,
+api_key, apikey, auth, credentials, mysql_pwd, privatekey, private_key, token,
+plus cookies and authorization headers) become "[Filtered]"; credit card numbers
+(Luhn-valid), bearer tokens, PEM private keys and passwords in URLs are masked
+wherever they appear. A quick scan of the whole event first skips the walk for
+the common event that carries none of them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+FILTERED = "[Filtered]"
+
+_SENSITIVE_KEY = re.compile(
+    r"password|secret|passwd|api_?key|auth|credentials|mysql_pwd|private_?key|token"
+    r"|cookie|sessionid|x-api-key|csrf",
+    re.IGNORECASE,
+)
+# Keys whose names contain a sensitive word but hold structure, not secrets.
+_SAFE_KEYS = frozenset({"author", "authors", "oauth_version", "author_name"})
+_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
+_BEARER = re.compile(r"\b(bearer|token)\s+[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECASE)
+_PEM = re.compile(r"-----BEGIN[A-Z ]*PRIVATE KEY-----.*?-----END[A-Z ]*PRIVATE KEY-----", re.DOTALL)
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@/\s]+)(@)", re.IGNORECASE)
+
+# The quick scan runs on every event, so it avoids regular expressions over the whole text
+# (Python's engine has no multi-literal search): substring tests on the lowercased bytes,
+# and card numbers found on a copy where every digit is "0", separators "-", the rest "x",
+# so a search for a literal run of zeros does the work.
+_KEYWORDS = (
+    b"password",
+    b"passwd",
+    b"secret",
+    b"apikey",
+    b"api_key",
+    b"api-key",
+    b"auth",
+    b"credential",
+    b"mysql_pwd",
+    b"private",
+    b"token",
+    b"cookie",
+    b"sessionid",
+    b"csrf",
+    b"bearer",
+)
+_SHAPES = bytes(
+    0x30 if chr(c).isdigit() and c < 128 else 0x2D if c in (0x20, 0x2D) else 0x78
+    for c in range(256)
+)
+_CARD_SHAPE = re.compile(rb"0000(?:-?0){9}")
+_URL_AUTH = re.compile(rb"://[^:/@\s\"]+:[^@/\s\"]+@")
+# Parts of an event that are structure, not user data: scanning them wastes time.
+_SKIP_TOP_LEVEL = frozenset(
+    {"sdk", "debug_meta", "modules", "spans", "measurements", "fingerprint", "release", "dist"}
+)
+# Identifiers that may hold long digit runs and must never be masked.
+_ID_KEYS = frozenset({"event_id", "trace_id", "span_id", "parent_span_id", "timestamp"})
+
+
+def _luhn_valid(number: str) -> bool:
+    digits = [int(c) for c in number if c.isdigit()]
+    checksum = 0
+    for index, digit in enumerate(reversed(digits)):
+        doubled = digit * 2 if index % 2 else digit
+        checksum += doubled - 9 if doubled > 9 else doubled
+    return checksum % 10 == 0
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    return FILTERED if _luhn_valid(match.group(0)) else match.group(0)
+
+
+def _may_hold_card(data: bytes) -> bool:
+    return _CARD_SHAPE.search(data.translate(_SHAPES)) is not None
+
+
+def _previous_significant(raw: bytes, position: int) -> int:
+    while position > 0 and raw[position - 1] in b" \t\r\n":
+        position -= 1
+    return raw[position - 1] if position > 0 else 0
+
+
+def _raw_has_card(raw: bytes) -> bool:
+    """A Luhn-valid 13-19 digit run inside a JSON string (JSON numbers are ids, not cards)."""
+    for match in _CARD_SHAPE.finditer(raw.translate(_SHAPES)):
+        if _previous_significant(raw, match.start()) in b":,[":
+            continue
+        if _luhn_valid(raw[match.start() : match.end()].decode("ascii", "replace")):
+            return True
+    return False
+
+
+def _raw_has_sensitive_key(lowered: bytes) -> bool:
+    """A keyword inside an object key, or inside the name of a [name, value] pair."""
+    for keyword in _KEYWORDS:
+        position = lowered.find(keyword)
+        while position >= 0:
+            close = lowered.find(b'"', position)
+            if close < 0:
+                break
+            after = lowered[close + 1 : close + 8].lstrip()
+            if after.startswith(b":"):
+                return True
+            opening = lowered.rfind(b'"', 0, position)
+            if after.startswith(b",") and _previous_significant(lowered, opening) == ord("["):
+                return True
+            position = lowered.find(keyword, close)
+    return False
+
+
+class ScrubPlan(NamedTuple):
+    """Which checks an event needs, decided once from its raw bytes."""
+
+    keys: bool
+    cards: bool
+    bearer: bool
+    pem: bool
+    url_passwords: bool
+
+    @property
+    def values(self) -> bool:
+        return self.cards or self.bearer or self.pem or self.url_passwords
+
+
+def plan_scrub(raw: bytes) -> ScrubPlan | None:
+    """None when nothing in the event can be a secret: the common case, decided fast."""
+    lowered = raw.lower()
+    plan = ScrubPlan(
+        keys=_raw_has_sensitive_key(lowered),
+        cards=_raw_has_card(raw),
+        bearer=b"bearer" in lowered or b"token " in lowered,
+        pem=b"private key" in lowered,
+        url_passwords=b"@" in raw and _URL_AUTH.search(raw) is not None,
+    )
+    return plan if plan.keys or plan.values else None
+
+
+def scrub_string(value: str, plan: ScrubPlan | None = None) -> str:
+    if len(value) < 8:
+        return value
+    if (plan is None or plan.cards) and _may_hold_card(value.encode("utf-8", "replace")):
+        value = _CARD.sub(_mask_card, value)
+    lowered = value.lower()
+    if (plan is None or plan.bearer) and ("bearer" in lowered or "token" in lowered):
+        value = _BEARER.sub(lambda m: f"{m.group(1)} {FILTERED}", value)
+    if (plan is None or plan.pem) and "private key" in lowered:
+        value = _PEM.sub(FILTERED, value)
+    if (plan is None or plan.url_passwords) and "://" in value and "@" in value:
+        value = _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{FILTERED}{m.group(3)}", value)
+    return value
+
+
+_key_verdicts: dict[str, bool] = {}
+
+
+def _is_sensitive_key(key: Any) -> bool:
+    if not isinstance(key, str):
+        return False
+    verdict = _key_verdicts.get(key)
+    if verdict is None:
+        verdict = key.lower() not in _SAFE_KEYS and _SENSITIVE_KEY.search(key) is not None
+        if len(_key_verdicts) < 100_000:  # keys repeat; a bound keeps odd payloads harmless
+            _key_verdicts[key] = verdict
+    return verdict
+
+
+def _scrub(node: Any, plan: ScrubPlan) -> Any:
+    if isinstance(node, str):
+        return scrub_string(node, plan) if plan.values else node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if value is None or isinstance(value, bool | int | float) or key in _ID_KEYS:
+                continue
+            if plan.keys and _is_sensitive_key(key):
+                node[key] = FILTERED
+            elif isinstance(value, str):
+                if plan.values:
+                    node[key] = scrub_string(value, plan)
+            else:
+                _scrub(value, plan)
+        return node
+    if isinstance(node, list):
+        if len(node) == 2 and plan.keys and _is_sensitive_key(node[0]) and isinstance(node[1], str):
+            # Header and tag lists come as [name, value] pairs.
+            node[1] = FILTERED
+            return node
+        for index, value in enumerate(node):
+            if isinstance(value, str):
+                if plan.values:
+                    node[index] = scrub_string(value, plan)
+            elif isinstance(value, dict | list):
+                _scrub(value, plan)
+    return node
+
+
+def needs_scrubbing(raw: bytes) -> bool:
+    return plan_scrub(raw) is not None
+
+
+def scrub_event(event: dict[str, Any], raw: bytes | None = None) -> bool:
+    """Scrub in place; returns whether anything could have changed. With the raw bytes,
+    only the checks they call for run, and none when nothing looks secret."""
+    plan = plan_scrub(raw) if raw is not None else ScrubPlan(True, True, True, True, True)
+    if plan is None:
+        return False
+    for key, value in event.items():
+        if key in _SKIP_TOP_LEVEL or key in _ID_KEYS or value is None:
+            continue
+        if isinstance(value, bool | int | float):
+            continue
+        if plan.keys and _is_sensitive_key(key):
+            event[key] = FILTERED
+        else:
+            event[key] = _scrub(value, plan)
+    return True

@@ -1,0 +1,108 @@
+"""Assemble a relay from a running stack: spool, flusher, project cache, app."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from dramatiq.brokers.redis import RedisBroker
+from sanic import Sanic
+
+from relay.app import RelayDeps, create_app
+from relay.flusher import BatchSink, Flusher
+from relay.metrics import RelayMetrics
+from relay.project_cache import ProjectCache
+from relay.spool import Spool
+from stackwise.queue import PROCESS_EVENTS, enqueue, queue_depth
+from stackwise.runtime import Stack
+
+_QUEUE_POLL_S = 0.2
+
+
+class RelayService:
+    def __init__(self, stack: Stack, broker: RedisBroker, *, app_name: str | None = None) -> None:
+        settings = stack.settings
+        self.stack = stack
+        self.broker = broker
+        self.metrics = RelayMetrics()
+        self.spool = Spool(
+            settings.spool_dir,
+            max_records=settings.batch_max_rows,
+            max_age_s=settings.batch_max_age_s,
+            max_bytes=settings.spool_max_bytes,
+        )
+        self._health_client = stack.clickhouse()
+        self._health_lock = threading.Lock()
+        self.flusher = Flusher(
+            self.spool,
+            BatchSink(
+                clickhouse=stack.clickhouse,
+                enqueue_batch=self._enqueue_batch,
+                wait_for_queue_room=self._wait_for_queue_room,
+            ),
+            self.metrics,
+        )
+        self.project_cache = ProjectCache(stack.pool)
+        deps = RelayDeps(
+            project_cache=self.project_cache,
+            spool=self.spool,
+            metrics=self.metrics,
+            health_checks={
+                "clickhouse": self._check_clickhouse,
+                "postgres": self._check_postgres,
+                "redis": self._check_redis,
+                "spool": self._check_spool,
+            },
+            key_refresh_interval_s=settings.key_refresh_interval_s,
+        )
+        self.app: Sanic = create_app(deps, name=app_name)
+
+    def _enqueue_batch(self, encoded: bytes) -> None:
+        enqueue(self.broker, self.stack.settings.queue_name, PROCESS_EVENTS, encoded)
+
+    def _wait_for_queue_room(self) -> None:
+        # The spool, not Redis, absorbs a backlog: Redis holds at most this many batches.
+        limit = self.stack.settings.queue_max_batches
+        while True:
+            depth = queue_depth(self.broker, self.stack.settings.queue_name)
+            self.metrics.queue_depth.set(depth)
+            if depth < limit:
+                return
+            time.sleep(_QUEUE_POLL_S)
+
+    async def _check_clickhouse(self) -> str | None:
+        def probe() -> None:
+            with self._health_lock:
+                self._health_client.query("SELECT 1")
+
+        await asyncio.to_thread(probe)
+        return None
+
+    async def _check_postgres(self) -> str | None:
+        def probe() -> None:
+            with self.stack.pool.connection(timeout=5) as conn:
+                conn.execute("SELECT 1")
+
+        await asyncio.to_thread(probe)
+        return None
+
+    async def _check_redis(self) -> str | None:
+        await asyncio.to_thread(self.stack.redis.ping)
+        return None
+
+    async def _check_spool(self) -> str | None:
+        if self.spool.bytes_on_disk >= self.spool.max_bytes:
+            return f"spool full ({self.spool.bytes_on_disk} bytes)"
+        if self.flusher.last_error and self.spool.sealed.qsize() > 0:
+            return f"flush failing: {self.flusher.last_error}"
+        return None
+
+    def start(self) -> None:
+        self.flusher.start()
+
+    def stop(self) -> None:
+        """After the HTTP server stopped: store what the spool holds, then let go of it."""
+        self.spool.seal_open()
+        self.flusher.stop()
+        self.spool.close()

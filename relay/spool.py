@@ -1,0 +1,231 @@
+"""The durable spool: what the relay has acknowledged and not yet handed on.
+
+Requests append records to the open segment; a single committer writes and
+fdatasyncs whatever accumulated while the previous sync ran (group commit), and
+only then are those requests answered. A segment is sealed at `max_records` or
+`max_age_s`; the flusher stores a sealed segment in ClickHouse and hands it to
+the workers, then deletes it. After a crash every segment still on disk, the
+open one included, is sealed again and flushed: a record torn by the crash was
+never acknowledged, so reading stops at the first incomplete or corrupt frame.
+
+Frame: u32 little-endian length, u32 crc32 of the body, body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import queue
+import struct
+import threading
+import time
+import uuid
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_FRAME_HEADER = struct.Struct("<II")
+_OPEN_SUFFIX = ".open"
+_SEALED_SUFFIX = ".sealed"
+
+
+class SpoolFullError(RuntimeError):
+    """The spool holds `max_bytes` already; the relay must refuse new events."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    path: Path
+    sequence: int
+    # Unique across every spool ever created: the ClickHouse insert deduplication token.
+    token: str
+
+    def read_records(self) -> list[bytes]:
+        return read_frames(self.path.read_bytes())
+
+
+def frame(body: bytes) -> bytes:
+    return _FRAME_HEADER.pack(len(body), zlib.crc32(body)) + body
+
+
+def read_frames(data: bytes) -> list[bytes]:
+    records = []
+    position = 0
+    while position + _FRAME_HEADER.size <= len(data):
+        length, checksum = _FRAME_HEADER.unpack_from(data, position)
+        start = position + _FRAME_HEADER.size
+        body = data[start : start + length]
+        if len(body) < length or zlib.crc32(body) != checksum:
+            break
+        records.append(body)
+        position = start + length
+    return records
+
+
+class Spool:
+    def __init__(
+        self, directory: Path, *, max_records: int, max_age_s: float, max_bytes: int
+    ) -> None:
+        self.directory = directory
+        self.max_records = max_records
+        self.max_age_s = max_age_s
+        self.max_bytes = max_bytes
+        self.sealed: queue.Queue[Segment] = queue.Queue()
+        directory.mkdir(parents=True, exist_ok=True)
+        self._lock_file = self._lock_directory()
+        self.spool_id = self._read_or_create_id()
+        self._bytes_on_disk = 0
+        self._bytes_lock = threading.Lock()
+        self._next_sequence = 1
+        self._recover()
+        self._fd = -1
+        self._open_path: Path | None = None
+        self._open_records = 0
+        self._open_since = 0.0
+        self._pending: list[tuple[bytes, int, asyncio.Future[None]]] = []
+        self._committing = False
+
+    # -- start-up -----------------------------------------------------------------
+    def _lock_directory(self):
+        handle = open(self.directory / "spool.lock", "a")  # noqa: SIM115 - held for life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            handle.close()
+            raise RuntimeError(f"spool {self.directory} is used by another relay process") from e
+        return handle
+
+    def _read_or_create_id(self) -> str:
+        id_file = self.directory / "spool.id"
+        if not id_file.exists():
+            id_file.write_text(uuid.uuid4().hex)
+        return id_file.read_text().strip()
+
+    def _recover(self) -> None:
+        segments = sorted(self.directory.glob("seg-*"), key=lambda p: p.name)
+        for found in segments:
+            sequence = int(found.name.split("-")[1].split(".")[0])
+            self._next_sequence = max(self._next_sequence, sequence + 1)
+            path = (
+                found.rename(found.with_suffix(_SEALED_SUFFIX))
+                if found.suffix == _OPEN_SUFFIX
+                else found
+            )
+            self._bytes_on_disk += path.stat().st_size
+            self.sealed.put(self._segment(path, sequence))
+        if segments:
+            log.info("spool: %d segment(s) from a previous run will be replayed", len(segments))
+
+    def _segment(self, path: Path, sequence: int) -> Segment:
+        return Segment(path=path, sequence=sequence, token=f"{self.spool_id}-{sequence}")
+
+    # -- appending (event loop) -----------------------------------------------------
+    @property
+    def bytes_on_disk(self) -> int:
+        return self._bytes_on_disk
+
+    async def append(self, records: list[bytes]) -> None:
+        """Return once every record is durably on disk."""
+        if not records:
+            return
+        if self._bytes_on_disk >= self.max_bytes:
+            raise SpoolFullError(f"spool holds {self._bytes_on_disk} bytes")
+        data = b"".join(frame(r) for r in records)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((data, len(records), future))
+        with self._bytes_lock:
+            self._bytes_on_disk += len(data)
+        if not self._committing:
+            self._committing = True
+            asyncio.get_running_loop().create_task(self._commit_loop())
+        await future
+
+    async def _commit_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await loop.run_in_executor(None, self._write_and_sync, batch)
+                except Exception as e:
+                    log.exception("spool write failed")
+                    for _, _, future in batch:
+                        if not future.done():
+                            future.set_exception(e)
+                    continue
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+                self._seal_if_due()
+        finally:
+            self._committing = False
+
+    def _write_and_sync(self, batch: list[tuple[bytes, int, asyncio.Future[None]]]) -> None:
+        if self._fd < 0:
+            self._open_segment()
+        os.write(self._fd, b"".join(data for data, _, _ in batch))
+        os.fdatasync(self._fd)
+        self._open_records += sum(count for _, count, _ in batch)
+
+    def _open_segment(self) -> None:
+        sequence = self._next_sequence
+        self._next_sequence += 1
+        self._open_path = self.directory / f"seg-{sequence:012d}{_OPEN_SUFFIX}"
+        self._fd = os.open(self._open_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._open_records = 0
+        self._open_since = time.monotonic()
+        # The new directory entry must survive a crash too.
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def tick(self) -> None:
+        """Seal the open segment if it is old enough (called by a timer on the event loop)."""
+        if not self._committing:
+            self._seal_if_due()
+
+    def _seal_if_due(self, *, force: bool = False) -> None:
+        # Only between commits: no write is running on the open file descriptor.
+        if self._fd < 0 or self._open_records == 0:
+            return
+        age_s = time.monotonic() - self._open_since
+        if not (force or self._open_records >= self.max_records or age_s >= self.max_age_s):
+            return
+        os.close(self._fd)
+        self._fd = -1
+        assert self._open_path is not None
+        sealed_path = self._open_path.with_suffix(_SEALED_SUFFIX)
+        os.rename(self._open_path, sealed_path)
+        sequence = int(sealed_path.name.split("-")[1].split(".")[0])
+        self.sealed.put(self._segment(sealed_path, sequence))
+
+    @property
+    def idle(self) -> bool:
+        return not self._committing and not self._pending
+
+    # -- flushing (flusher thread) ------------------------------------------------
+    def remove(self, segment: Segment) -> None:
+        size = segment.path.stat().st_size
+        segment.path.unlink()
+        with self._bytes_lock:
+            self._bytes_on_disk -= size
+
+    def seal_open(self) -> None:
+        """Seal what is open so the flusher can take it; call once appends have stopped."""
+        self._seal_if_due(force=True)
+
+    def close(self) -> None:
+        """Release the spool; whatever is still on disk is replayed by the next relay."""
+        self._seal_if_due(force=True)
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        with contextlib.suppress(Exception):
+            self._lock_file.close()
