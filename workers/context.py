@@ -1,0 +1,78 @@
+"""What actors need at run time, built once per worker process from a Stack."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from clickhouse_connect.driver.client import Client
+
+from stackwise.project_config import GroupingSettings, parse_config
+from stackwise.runtime import Stack
+from workers.grouping import GroupingConfig, RuleSyntaxError
+
+log = logging.getLogger(__name__)
+
+_PROJECT_CONFIG_TTL_S = 5.0
+
+
+@dataclass
+class WorkerContext:
+    stack: Stack
+    _local: threading.local = field(default_factory=threading.local)
+    _project_grouping: dict[int, tuple[float, GroupingConfig]] = field(default_factory=dict)
+    _built: dict[tuple[str, str, str], GroupingConfig] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def settings(self):
+        return self.stack.settings
+
+    def clickhouse(self) -> Client:
+        """This thread's ClickHouse client (a client serializes its calls)."""
+        client = getattr(self._local, "clickhouse", None)
+        if client is None:
+            client = self._local.clickhouse = self.stack.clickhouse()
+        return client
+
+    def grouping_configs(self, project_ids: set[int]) -> dict[int, GroupingConfig]:
+        """Each project's grouping configuration, re-read from PostgreSQL every few seconds."""
+        now = time.monotonic()
+        stale = {
+            p
+            for p in project_ids
+            if p not in self._project_grouping
+            or now - self._project_grouping[p][0] > _PROJECT_CONFIG_TTL_S
+        }
+        if stale:
+            with self.stack.pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT id, config FROM projects WHERE id = ANY(%s)", (sorted(stale),)
+                ).fetchall()
+            found = {row["id"]: parse_config(row["config"]).grouping for row in rows}
+            for project_id in stale:
+                config = self._build(found.get(project_id, GroupingSettings()), project_id)
+                self._project_grouping[project_id] = (now, config)
+        return {p: self._project_grouping[p][1] for p in project_ids}
+
+    def _build(self, settings: GroupingSettings, project_id: int) -> GroupingConfig:
+        key = (settings.version, settings.fingerprint_rules, settings.stacktrace_rules)
+        with self._lock:
+            config = self._built.get(key)
+            if config is None:
+                try:
+                    config = GroupingConfig.build(
+                        settings.version,
+                        fingerprint_rules=settings.fingerprint_rules,
+                        stacktrace_rules=settings.stacktrace_rules,
+                    )
+                except (RuleSyntaxError, KeyError, ValueError) as e:
+                    # Rules are validated when saved; a bad one here must not stop grouping.
+                    log.error(
+                        "project %s has unusable grouping rules (%s); ignoring them", project_id, e
+                    )
+                    config = GroupingConfig.build(settings.version)
+                self._built[key] = config
+        return config

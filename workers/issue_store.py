@@ -1,0 +1,170 @@
+"""Issues in PostgreSQL: resolve hashes to groups, create groups, record occurrences.
+
+Every statement works on a whole batch (one round trip per step, never per
+event) and is idempotent: groups are upserted on (project, hash, version),
+occurrences are unique per (project, event id), and counters only move by the
+occurrences this call actually inserted. Rows are sorted before writing so two
+workers on overlapping batches lock them in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+
+
+@dataclass(frozen=True)
+class NewGroup:
+    project_id: int
+    grouping_version: str
+    hash: str
+    title: str
+    culprit: str
+    level: str
+    exception_type: str
+    first_seen: float
+    metadata: dict
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    project_id: int
+    group_id: int
+    event_id: str
+    occurred_at: float
+    received_at: float
+
+
+HashKey = tuple[int, str, str]  # project_id, grouping_version, hash
+
+
+def _ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def lookup_hashes(conn: Connection, keys: set[HashKey]) -> dict[HashKey, int]:
+    """Groups already known for these hashes, following merges to the surviving group."""
+    if not keys:
+        return {}
+    projects, versions, hashes = zip(*sorted(keys), strict=True)
+    rows = conn.execute(
+        """
+        SELECT h.project_id, h.grouping_version, h.hash,
+               coalesce(g.merged_into, g.id) AS group_id
+        FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS k(project_id, version, hash)
+        JOIN group_hashes h
+          ON h.project_id = k.project_id AND h.grouping_version = k.version AND h.hash = k.hash
+        JOIN error_groups g ON g.id = h.group_id
+        """,
+        (list(projects), list(versions), list(hashes)),
+    ).fetchall()
+    return {
+        (r["project_id"], r["grouping_version"], r["hash"].strip()): r["group_id"] for r in rows
+    }
+
+
+def create_groups(conn: Connection, groups: list[NewGroup]) -> dict[HashKey, int]:
+    """Insert groups (or find the ones a concurrent worker created) and their hashes."""
+    if not groups:
+        return {}
+    groups = sorted(groups, key=lambda g: (g.project_id, g.grouping_version, g.hash))
+    rows = conn.execute(
+        """
+        INSERT INTO error_groups (project_id, fingerprint_hash, grouping_version, title, culprit,
+                                  level, exception_type, first_seen, last_seen, metadata)
+        SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
+                             %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],
+                             %s::jsonb[])
+        ON CONFLICT (project_id, fingerprint_hash, grouping_version)
+        DO UPDATE SET project_id = excluded.project_id
+        RETURNING id, project_id, grouping_version, fingerprint_hash
+        """,
+        (
+            [g.project_id for g in groups],
+            [g.hash for g in groups],
+            [g.grouping_version for g in groups],
+            [g.title[:1000] for g in groups],
+            [g.culprit[:1000] for g in groups],
+            [g.level for g in groups],
+            [g.exception_type[:256] for g in groups],
+            [_ts(g.first_seen) for g in groups],
+            [_ts(g.first_seen) for g in groups],
+            [Jsonb(g.metadata) for g in groups],
+        ),
+    ).fetchall()
+    created = {
+        (r["project_id"], r["grouping_version"], r["fingerprint_hash"]): r["id"] for r in rows
+    }
+    conn.execute(
+        """
+        INSERT INTO group_hashes (project_id, grouping_version, hash, group_id)
+        SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])
+        ON CONFLICT DO NOTHING
+        """,
+        (
+            [k[0] for k in created],
+            [k[1] for k in created],
+            [k[2] for k in created],
+            list(created.values()),
+        ),
+    )
+    # A hash may already point elsewhere (a merge, or a concurrent worker): trust the table.
+    return lookup_hashes(conn, set(created))
+
+
+def record_occurrences(conn: Connection, occurrences: list[Occurrence]) -> list[Occurrence]:
+    """Insert occurrences; returns only those new to the database (redeliveries are skipped)."""
+    if not occurrences:
+        return []
+    occurrences = sorted(occurrences, key=lambda o: (o.project_id, o.event_id))
+    rows = conn.execute(
+        """
+        INSERT INTO error_occurrences (project_id, group_id, event_id, occurred_at, received_at)
+        SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], %s::timestamptz[],
+                             %s::timestamptz[])
+        ON CONFLICT (project_id, event_id) DO NOTHING
+        RETURNING project_id, event_id
+        """,
+        (
+            [o.project_id for o in occurrences],
+            [o.group_id for o in occurrences],
+            [o.event_id for o in occurrences],
+            [_ts(o.occurred_at) for o in occurrences],
+            [_ts(o.received_at) for o in occurrences],
+        ),
+    ).fetchall()
+    inserted = {(r["project_id"], r["event_id"].hex) for r in rows}
+    return [o for o in occurrences if (o.project_id, o.event_id) in inserted]
+
+
+def bump_group_counters(conn: Connection, occurrences: list[Occurrence]) -> None:
+    stats: dict[int, list[float]] = defaultdict(lambda: [0, float("inf"), float("-inf")])
+    for o in occurrences:
+        entry = stats[o.group_id]
+        entry[0] += 1
+        entry[1] = min(entry[1], o.occurred_at)
+        entry[2] = max(entry[2], o.occurred_at)
+    if not stats:
+        return
+    group_ids = sorted(stats)
+    conn.execute(
+        """
+        UPDATE error_groups g
+        SET times_seen = g.times_seen + s.n,
+            first_seen = least(g.first_seen, s.first_seen),
+            last_seen = greatest(g.last_seen, s.last_seen)
+        FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
+             AS s(id, n, first_seen, last_seen)
+        WHERE g.id = s.id
+        """,
+        (
+            group_ids,
+            [int(stats[i][0]) for i in group_ids],
+            [_ts(stats[i][1]) for i in group_ids],
+            [_ts(stats[i][2]) for i in group_ids],
+        ),
+    )
