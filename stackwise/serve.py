@@ -1,0 +1,120 @@
+"""Run modes: everything in one process (`serve`), or the relay and workers apart.
+
+The embedded ClickHouse (chdb) admits one process per data folder, so on the
+embedded default the relay, the Dramatiq worker threads and the scheduler share
+one process. With server URLs set, `relay` and `worker` scale out separately.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from stackwise.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
+from stackwise.queue import connect_broker
+from stackwise.runtime import Stack, exit_cleanly_on_sigterm, open_stack
+from stackwise.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class RunModeError(RuntimeError):
+    """The requested run mode cannot work with these settings."""
+
+
+def stack_broker(stack: Stack) -> RedisBroker:
+    return connect_broker(stack.redis_url, namespace=stack.settings.redis_namespace)
+
+
+def print_demo_dsn(stack: Stack) -> str:
+    project, key = ensure_project(stack.pool, DEMO_PROJECT_SLUG)
+    demo_dsn = dsn(stack.settings.dsn_host, key.public_key, project.id)
+    print(f"demo project DSN: {demo_dsn}", flush=True)
+    return demo_dsn
+
+
+@contextmanager
+def running_workers(stack: Stack, broker: RedisBroker) -> Iterator[dramatiq.Worker | None]:
+    from workers.actors import declare_actors
+    from workers.context import WorkerContext
+
+    if stack.settings.worker_threads == 0:
+        # Relay only: batches wait in the queue for workers started elsewhere or later.
+        yield None
+        return
+    declare_actors(broker, WorkerContext(stack))
+    worker = dramatiq.Worker(broker, worker_threads=stack.settings.worker_threads)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop(timeout=30_000)
+
+
+def _run_relay_http(stack: Stack, broker: RedisBroker) -> None:
+    from relay.service import RelayService
+
+    relay = RelayService(stack, broker, app_name="stackwise")
+    relay.start()
+    try:
+        relay.app.run(
+            host=stack.settings.host,
+            port=stack.settings.port,
+            single_process=True,
+            access_log=False,
+            motd=False,
+        )
+    finally:
+        relay.stop()
+
+
+def serve(settings: Settings) -> None:
+    """Relay + workers in this process, until SIGINT or SIGTERM."""
+    exit_cleanly_on_sigterm()
+    stack = open_stack(settings)
+    try:
+        broker = stack_broker(stack)
+        print_demo_dsn(stack)
+        with running_workers(stack, broker):
+            _run_relay_http(stack, broker)
+    finally:
+        stack.close()
+
+
+def _require_servers(settings: Settings, mode: str) -> None:
+    if settings.embedded_clickhouse:
+        raise RunModeError(
+            f"`{mode}` runs apart from the other processes, which the embedded ClickHouse does "
+            "not allow: set STACKWISE_CLICKHOUSE_URL (and the PostgreSQL and Redis URLs), or "
+            "run everything in one process with `just serve`"
+        )
+
+
+def relay(settings: Settings) -> None:
+    _require_servers(settings, "relay")
+    exit_cleanly_on_sigterm()
+    stack = open_stack(settings)
+    try:
+        _run_relay_http(stack, stack_broker(stack))
+    finally:
+        stack.close()
+
+
+def worker(settings: Settings) -> None:
+    _require_servers(settings, "worker")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stack = open_stack(settings)
+    try:
+        with running_workers(stack, stack_broker(stack)):
+            print("worker running; Ctrl-C to stop", flush=True)
+            stop.wait()
+    finally:
+        stack.close()
