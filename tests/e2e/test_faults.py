@@ -1,0 +1,188 @@
+"""Faults: a relay killed under load, ClickHouse away for a while. Nothing acknowledged
+is lost, nothing is stored twice, and the relay keeps answering."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from relay.service import RelayService
+from stackwise.projects import create_project
+from stackwise.runtime import open_stack
+from stackwise.serve import stack_broker
+from tests.support.load import LoadSender, event_envelope
+from tests.support.relay_thread import free_port, serving
+from tests.support.serve_process import ServeProcess, processes_using
+
+_COUNT_SCRIPT = """
+import json, sys, clickhouse_connect
+c = clickhouse_connect.get_client(dsn=sys.argv[1], database='stackwise')
+ids = json.load(open(sys.argv[2]))
+rows = c.query(
+    "SELECT replaceAll(toString(event_id), '-', ''), count() FROM events "
+    "WHERE event_id IN {ids:Array(UUID)} GROUP BY event_id", parameters={'ids': ids}
+).result_rows
+total = c.query('SELECT count() FROM events').result_rows[0][0]
+print(json.dumps({'counts': dict(rows), 'total': total}))
+"""
+
+
+def stored_counts(dsn: str, event_ids: list[str], tmp_path: Path) -> dict:
+    """Per-id row counts, read in a child process (chdb holds one folder per process)."""
+    ids_file = tmp_path / "ids.json"
+    ids_file.write_text(json.dumps(event_ids))
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT_SCRIPT, dsn, str(ids_file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def spool_bytes(base_url: str) -> float:
+    with urllib.request.urlopen(f"{base_url}/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("relay_spool_bytes "):
+                return float(line.split()[1])
+    raise AssertionError("relay_spool_bytes missing from /metrics")
+
+
+def wait_until(predicate, timeout_s: float, message: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(message)
+        time.sleep(0.2)
+
+
+@pytest.mark.embedded
+def test_kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice(tmp_path):
+    data_dir = tmp_path / "data"
+    port = free_port()
+    server = ServeProcess(data_dir, port)
+    dsn = server.wait_healthy()
+    public_key, project_id = dsn.split("//")[1].split("@")[0], dsn.rsplit("/", 1)[1]
+    load = LoadSender(f"{server.base_url}/api/{project_id}/envelope/", public_key)
+    load.start()
+    wait_until(lambda: len(load.acknowledged) >= 300, 60, "load did not get going")
+    server.stop(signal.SIGKILL)
+    time.sleep(0.5)
+    load.stop()
+    acknowledged = list(load.acknowledged)
+    # The embedded servers die with their parent, even on SIGKILL.
+    wait_until(lambda: not processes_using(data_dir), 15, "embedded servers outlived serve")
+
+    restarted = ServeProcess(data_dir, port)
+    try:
+        restarted.wait_healthy()
+        wait_until(lambda: spool_bytes(restarted.base_url) == 0, 60, "spool never drained")
+    finally:
+        assert restarted.stop() == 0, restarted.log
+    counts = stored_counts(f"chdb://{(data_dir / 'clickhouse').resolve()}", acknowledged, tmp_path)
+    missing = [e for e in acknowledged if e not in counts["counts"]]
+    duplicated = {e: n for e, n in counts["counts"].items() if n != 1}
+    assert not missing, f"{len(missing)} acknowledged events lost"
+    assert not duplicated, f"events stored more than once: {duplicated}"
+
+
+class ClickHouseServer:
+    """`python -m stackwise clickhouse` in a child process: the server we take away."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir, self.port = data_dir, port
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {"PATH": "/usr/bin:/bin", "STACKWISE_DATA_DIR": str(self.data_dir)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stackwise", "clickhouse", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{self.url}/ping", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, 60, "ClickHouse server did not start")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(30)
+
+
+def test_clickhouse_outage_keeps_acknowledged_events_and_sheds_load_past_the_spool(
+    settings, tmp_path
+):
+    clickhouse = ClickHouseServer(tmp_path / "ch", free_port())
+    clickhouse.start()
+    settings = settings.__class__(
+        **{
+            **{f: getattr(settings, f) for f in settings.__struct_fields__},
+            "clickhouse_url": clickhouse.url,
+            "clickhouse_database": "stackwise",
+            "spool_max_bytes": 150_000,
+        }
+    )
+    stack = open_stack(settings, own_clickhouse=True)
+    project, key = create_project(stack.pool, "outage")
+    relay = RelayService(stack, stack_broker(stack))
+    relay.start()
+    try:
+        with serving(relay.app) as base_url, httpx.Client(timeout=10) as client:
+            load = LoadSender(f"{base_url}/api/{project.id}/envelope/", key.public_key)
+            for sequence in range(20):
+                assert load.send_one(client, sequence) == 200
+            wait_until(lambda: spool_bytes(base_url) == 0, 30, "first batch never stored")
+
+            clickhouse.stop()
+            statuses = [load.send_one(client, sequence) for sequence in range(20, 600)]
+            assert 200 in statuses, "the spool takes events while ClickHouse is away"
+            assert statuses[-1] == 503, "past the spool limit the relay sheds load"
+            assert 500 not in statuses
+            shed = client.post(
+                f"{base_url}/api/{project.id}/envelope/",
+                content=event_envelope(uuid.uuid4().hex, 0),
+                headers=load.headers,
+            )
+            assert shed.status_code == 503
+            assert int(shed.headers["retry-after"]) > 0
+            assert "spool is full" in shed.json()["detail"]
+            assert client.get(f"{base_url}/healthz").status_code == 503
+
+            clickhouse.start()
+            wait_until(lambda: spool_bytes(base_url) == 0, 60, "backlog never drained")
+            assert client.get(f"{base_url}/healthz").status_code == 200
+        rows = (
+            stack.clickhouse()
+            .query(
+                "SELECT replaceAll(toString(event_id), '-', ''), count() FROM events "
+                "GROUP BY event_id"
+            )
+            .result_rows
+        )
+    finally:
+        relay.stop()
+        stack.close()
+        clickhouse.stop()
+    counts = dict(rows)
+    assert set(counts) == set(load.acknowledged), "every acknowledged event, and only those"
+    assert set(counts.values()) == {1}

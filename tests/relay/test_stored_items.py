@@ -1,0 +1,113 @@
+"""Item types beyond events land where they belong: attachments with their bytes,
+sessions as release-health rows, client reports and accepted counts as outcomes."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+
+from tests.relay.conftest import CORPUS, PROJECT_ID, send_fixture, wait_for_rows
+
+# The recorder's own envelope decoder: expectations come from an independent reading.
+_spec = importlib.util.spec_from_file_location(
+    "envelope_codec", CORPUS.parent / "record" / "envelope_codec.py"
+)
+codec = importlib.util.module_from_spec(_spec)
+sys.modules["envelope_codec"] = codec
+_spec.loader.exec_module(codec)
+
+
+def decoded_items(name: str) -> list:
+    sidecar = json.loads((CORPUS / f"{name}.json").read_text())
+    body = next((CORPUS / name).parent.glob(f"{(CORPUS / name).name}.[be]*")).read_bytes()
+    envelope = codec.parse_envelope(
+        codec.decode_body(body, sidecar["headers"].get("content-encoding"))
+    )
+    return envelope.items
+
+
+def test_attachments_are_stored_with_bytes_and_headers_tied_to_their_event(relay):
+    sidecar, response = send_fixture(relay, "python/attachments")
+    assert response.status_code == 200
+    event_id = sidecar["expect"]["event_ids"][0]
+    sent = {
+        item.headers["filename"]: item.payload
+        for item in decoded_items("python/attachments")
+        if item.headers["type"] == "attachment"
+    }
+    sql = f"SELECT count() FROM attachments WHERE event_id = '{uuid.UUID(event_id)}'"
+    assert wait_for_rows(relay, sql, len(sent)) == len(sent)
+    rows = (
+        relay.stack.clickhouse()
+        .query(
+            "SELECT name, content_type, size, data FROM attachments WHERE event_id = {e:UUID}",
+            parameters={"e": str(uuid.UUID(event_id))},
+        )
+        .result_rows
+    )
+    stored = {name: (content_type, size, data) for name, content_type, size, data in rows}
+    for filename, payload in sent.items():
+        _, size, data = stored[filename]
+        assert size == len(payload)
+        assert (data if isinstance(data, bytes) else data.encode()) == payload
+    assert stored["receipt.txt"][0] == "text/plain"
+
+
+def test_session_updates_and_aggregates_become_release_health_rows(relay):
+    for name in ("python/session.session", "python/sessions_aggregate.sessions"):
+        assert send_fixture(relay, name)[1].status_code == 200
+    update = json.loads(decoded_items("python/session.session")[0].payload)
+    aggregate = json.loads(decoded_items("python/sessions_aggregate.sessions")[0].payload)
+    aggregated_total = sum(
+        entry.get(status, 0)
+        for entry in aggregate["aggregates"]
+        for status in ("exited", "errored", "abnormal", "crashed")
+    )
+    expected_quantity = 1 + aggregated_total
+    sql = f"SELECT sum(quantity) FROM sessions WHERE project_id = {PROJECT_ID}"
+    assert wait_for_rows(relay, sql, expected_quantity) == expected_quantity
+    (release, status) = (
+        relay.stack.clickhouse()
+        .query(
+            "SELECT release, status FROM sessions WHERE session_id = {s:String}",
+            parameters={"s": update["sid"]},
+        )
+        .result_rows[0]
+    )
+    assert release == update["attrs"]["release"]
+    assert status == update["status"]
+
+
+def test_client_reports_and_accepted_events_are_counted_as_outcomes(relay):
+    assert send_fixture(relay, "python/client_report")[1].status_code == 200
+    report = json.loads(decoded_items("python/client_report")[0].payload)
+    discarded = sum(entry["quantity"] for entry in report["discarded_events"])
+    sql = (
+        "SELECT sum(quantity) FROM outcomes WHERE outcome = 'client_discard' "
+        f"AND project_id = {PROJECT_ID}"
+    )
+    assert wait_for_rows(relay, sql, discarded) == discarded
+
+    assert send_fixture(relay, "python/exception")[1].status_code == 200
+    sql = (
+        "SELECT sum(quantity) FROM outcomes WHERE outcome = 'accepted' AND category = 'error' "
+        f"AND project_id = {PROJECT_ID}"
+    )
+    assert wait_for_rows(relay, sql, 1) >= 1
+
+
+def test_a_csp_report_becomes_a_readable_security_event(relay):
+    _, response = send_fixture(relay, "spec/security-csp")
+    assert response.status_code == 201
+    sql = f"SELECT count() FROM events WHERE type = 'csp' AND project_id = {PROJECT_ID}"
+    assert wait_for_rows(relay, sql, 1) == 1
+    (message, payload) = (
+        relay.stack.clickhouse()
+        .query("SELECT message, payload FROM events WHERE type = 'csp'")
+        .result_rows[0]
+    )
+    report = json.loads((CORPUS / "spec/security-csp.body").read_bytes())["csp-report"]
+    assert message.startswith("Blocked ")
+    assert json.loads(payload)["csp"]["document_uri"] == report["document-uri"]

@@ -1,0 +1,113 @@
+"""`python -m stackwise serve` as a real child process, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+_DSN_LINE = re.compile(r"demo project DSN: (\S+)")
+
+
+class ServeProcess:
+    def __init__(self, data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STACKWISE_")}
+        env.update(
+            {
+                "STACKWISE_DATA_DIR": str(data_dir),
+                "STACKWISE_PORT": str(port),
+                "STACKWISE_BATCH_MAX_AGE_S": "0.2",
+                "STACKWISE_LOG_LEVEL": "INFO",
+                **(extra_env or {}),
+            }
+        )
+        self.output: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "stackwise", "serve"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.output)
+
+    def dsn(self) -> str | None:
+        match = _DSN_LINE.search(self.log)
+        return match.group(1) if match else None
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_healthy(self, timeout_s: float = 120) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited with {self.process.returncode}:\n{self.log}")
+            if self.healthy() and self.dsn():
+                return self.dsn() or ""
+            time.sleep(0.2)
+        raise AssertionError(f"serve did not become healthy:\n{self.log}")
+
+    def wait_exit(self, timeout_s: float = 60) -> int:
+        code = self.process.wait(timeout_s)
+        self._reader.join(5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        return code
+
+    def descendants(self) -> list[psutil.Process]:
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"serve did not stop on signal {sig}:\n{self.log}") from None
+        finally:
+            self._reader.join(5)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+
+
+def processes_using(path: Path) -> list[psutil.Process]:
+    """Live processes whose command line mentions `path` (servers left behind)."""
+    marker = str(path.resolve())
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if marker in cmdline and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc)
+    return found
