@@ -25,5 +25,6 @@ async def healthz(request: Request):
 
 
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=int(sys.argv[1]), single_process=True, access_log=False,
-            motd=False)
+    app.run(
+        host="127.0.0.1", port=int(sys.argv[1]), single_process=True, access_log=False, motd=False
+    )

@@ -115,18 +115,38 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(url: str, mode: str, body_file: Path, auth: str, seconds: int, threads: int,
-            connections: int) -> WrkResult:
+@dataclass(frozen=True)
+class Load:
+    seconds: int
+    threads: int
+    connections: int
+
+
+def run_wrk(url: str, mode: str, body_file: Path, auth: str, load: Load) -> WrkResult:
+    seconds, threads, connections = load.seconds, load.threads, load.connections
     path = "/" + url.split("://", 1)[1].split("/", 1)[1]
     command = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-        "-s", str(HERE / "ingest.lua"), url, "--", mode, str(body_file), path, auth, str(threads),
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(HERE / "ingest.lua"),
+        url,
+        "--",
+        mode,
+        str(body_file),
+        path,
+        auth,
+        str(threads),
     ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     total = int(re.search(r"(\d+) requests in", output).group(1))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                       output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     failed = (int(non_2xx.group(1)) if non_2xx else 0) + (
         sum(int(g) for g in errors.groups()) if errors else 0
     )
@@ -157,12 +177,13 @@ def stored_events(base_url: str) -> int:
     return int(float(match.group(1))) if match else 0
 
 
-def measure_relay(base_url: str, mode: str, body_file: Path, auth: str, path: str,
-                  args) -> tuple[WrkResult, float]:
+def measure_relay(
+    url: str, mode: str, body_file: Path, auth: str, load: Load
+) -> tuple[WrkResult, float]:
+    base_url = url.split("/api/", 1)[0]
     before = stored_events(base_url)
     started = time.monotonic()
-    result = run_wrk(f"{base_url}{path}", mode, body_file, auth, args.seconds, args.threads,
-                     args.connections)
+    result = run_wrk(url, mode, body_file, auth, load)
     deadline = time.monotonic() + 120
     while stored_events(base_url) - before < result.acknowledged:
         if time.monotonic() > deadline:
@@ -173,8 +194,9 @@ def measure_relay(base_url: str, mode: str, body_file: Path, auth: str, path: st
 
 
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -194,6 +216,7 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    load = Load(seconds=args.seconds, threads=args.threads, connections=args.connections)
     work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
     plain, pool, size = write_inputs(work, args.pool)
     print(f"envelope: {size} bytes uncompressed; {args.pool} unique brotli bodies prepared")
@@ -202,18 +225,24 @@ def main() -> int:
     bare = start([sys.executable, str(HERE / "bare_sanic.py"), "18901"], env)
     try:
         wait_http("http://127.0.0.1:18901/healthz", 30)
-        bare_plain = run_wrk("http://127.0.0.1:18901/api/1/envelope/", "plain", plain, "x",
-                             args.seconds, args.threads, args.connections)
-        bare_br = run_wrk("http://127.0.0.1:18901/api/1/envelope/", "pool", pool, "x",
-                          args.seconds, args.threads, args.connections)
+        bare_url = "http://127.0.0.1:18901/api/1/envelope/"
+        bare_plain = run_wrk(bare_url, "plain", plain, "x", load)
+        bare_br = run_wrk(bare_url, "pool", pool, "x", load)
     finally:
         stop(bare)
-    print(f"bare sanic: plain {bare_plain.requests_per_s:,.0f} req/s "
-          f"(p99 {bare_plain.p99_ms:.1f} ms), br {bare_br.requests_per_s:,.0f} req/s")
+    print(
+        f"bare sanic: plain {bare_plain.requests_per_s:,.0f} req/s "
+        f"(p99 {bare_plain.p99_ms:.1f} ms), br {bare_br.requests_per_s:,.0f} req/s"
+    )
 
-    relay_env = {**env, "STACKWISE_DATA_DIR": str(work / "data"), "STACKWISE_PORT": "18902",
-                 "STACKWISE_WORKER_THREADS": "0", "STACKWISE_LOG_LEVEL": "WARNING",
-                 "STACKWISE_QUEUE_MAX_BATCHES": "100000"}
+    relay_env = {
+        **env,
+        "STACKWISE_DATA_DIR": str(work / "data"),
+        "STACKWISE_PORT": "18902",
+        "STACKWISE_WORKER_THREADS": "0",
+        "STACKWISE_LOG_LEVEL": "WARNING",
+        "STACKWISE_QUEUE_MAX_BATCHES": "100000",
+    }
     relay = start([sys.executable, "-m", "stackwise", "serve"], relay_env)
     try:
         wait_http("http://127.0.0.1:18902/healthz")
@@ -225,8 +254,8 @@ def main() -> int:
         auth = f"Sentry sentry_key={key}, sentry_version=7, sentry_client=bench/1.0"
         path = f"/api/{project}/envelope/"
         base = "http://127.0.0.1:18902"
-        relay_plain, stored_plain = measure_relay(base, "plain", plain, auth, path, args)
-        relay_br, stored_br = measure_relay(base, "pool", pool, auth, path, args)
+        relay_plain, stored_plain = measure_relay(f"{base}{path}", "plain", plain, auth, load)
+        relay_br, stored_br = measure_relay(f"{base}{path}", "pool", pool, auth, load)
     finally:
         stop(relay)
         shutil.rmtree(work, ignore_errors=True)
@@ -239,12 +268,15 @@ def main() -> int:
     ):
         share = stored / ceiling.requests_per_s
         ok &= share >= TARGET_SHARE and result.p99_ms < TARGET_P99_MS and result.failed == 0
-        print(f"relay {name}: {result.requests_per_s:,.0f} events/s acknowledged, "
-              f"{stored:,.0f} events/s stored in ClickHouse ({share:.0%} of bare "
-              f"{ceiling.requests_per_s:,.0f}), p50 {result.p50_ms:.1f} ms, "
-              f"p99 {result.p99_ms:.1f} ms, {result.failed} failed")
-        figures.append(f"{name} {stored:,.0f} stored/s = {share:.0%} of bare, "
-                       f"p99 {result.p99_ms:.1f} ms")
+        print(
+            f"relay {name}: {result.requests_per_s:,.0f} events/s acknowledged, "
+            f"{stored:,.0f} events/s stored in ClickHouse ({share:.0%} of bare "
+            f"{ceiling.requests_per_s:,.0f}), p50 {result.p50_ms:.1f} ms, "
+            f"p99 {result.p99_ms:.1f} ms, {result.failed} failed"
+        )
+        figures.append(
+            f"{name} {stored:,.0f} stored/s = {share:.0%} of bare, p99 {result.p99_ms:.1f} ms"
+        )
     verdict = "ok" if ok else "short"
     print(f"bench ingest: {'; '.join(figures)} (target >= 60% of bare, p99 < 50 ms) {verdict}")
     return 0
