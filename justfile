@@ -45,6 +45,10 @@ migrate:
 project *args:
     {{python}} -m stackwise project "$@"
 
+# issues: list, show ID, resolve ID.. [--next-release], unresolve, ignore ID.. [--count N|--for 2h], merge TARGET SOURCE..
+issues *args:
+    {{python}} -m stackwise issues "$@"
+
 # fingerprint JSON Lines events: just fingerprint FILE [--rules RULES_FILE]
 fingerprint *args:
     {{python}} -m workers.grouping "$@"

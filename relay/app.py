@@ -16,7 +16,7 @@ import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sanic import Request, Sanic
 from sanic import exceptions as sanic_exceptions
@@ -75,6 +75,8 @@ class RelayDeps:
     # name -> async check returning None when healthy or a problem description.
     health_checks: dict[str, Callable[[], Awaitable[str | None]]]
     key_refresh_interval_s: float = 2.0
+    # Other registries rendered at /metrics (the workers', when they share this process).
+    extra_metrics: list[Callable[[], bytes]] = field(default_factory=list)
 
 
 def error_response(error: RelayError) -> HTTPResponse:
@@ -245,7 +247,8 @@ def _register_routes(app: Sanic, deps: RelayDeps) -> None:
     @app.get("/metrics")
     async def metrics(request: Request) -> HTTPResponse:
         deps.metrics.spool_bytes.set(deps.spool.bytes_on_disk)
-        return raw(deps.metrics.render(), content_type="text/plain; version=0.0.4")
+        body = b"".join([deps.metrics.render(), *(render() for render in deps.extra_metrics)])
+        return raw(body, content_type="text/plain; version=0.0.4")
 
 
 def _endpoint_of(request: Request) -> str:

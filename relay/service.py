@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 from dramatiq.brokers.redis import RedisBroker
 from sanic import Sanic
@@ -21,7 +22,14 @@ _QUEUE_POLL_S = 0.2
 
 
 class RelayService:
-    def __init__(self, stack: Stack, broker: RedisBroker, *, app_name: str | None = None) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        broker: RedisBroker,
+        *,
+        app_name: str | None = None,
+        extra_metrics: list[Callable[[], bytes]] | None = None,
+    ) -> None:
         settings = stack.settings
         self.stack = stack
         self.broker = broker
@@ -55,6 +63,7 @@ class RelayService:
                 "spool": self._check_spool,
             },
             key_refresh_interval_s=settings.key_refresh_interval_s,
+            extra_metrics=extra_metrics or [],
         )
         self.app: Sanic = create_app(deps, name=app_name)
 

@@ -15,6 +15,7 @@ from dramatiq.encoder import Encoder
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
+    CurrentMessage,
     Pipelines,
     Retries,
     ShutdownNotifications,
@@ -38,7 +39,13 @@ class MsgpackEncoder(Encoder):
         return self._decode(data)
 
 
-def connect_broker(redis_url: str, *, namespace: str) -> RedisBroker:
+def connect_broker(
+    redis_url: str,
+    *,
+    namespace: str,
+    heartbeat_timeout_s: float = 30.0,
+    maintenance_chance: int = 10_000,
+) -> RedisBroker:
     dramatiq.set_encoder(MsgpackEncoder())
     middleware = [
         AgeLimit(),
@@ -46,9 +53,16 @@ def connect_broker(redis_url: str, *, namespace: str) -> RedisBroker:
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
+        CurrentMessage(),
         Retries(min_backoff=1_000, max_backoff=300_000, max_retries=20),
     ]
-    broker = RedisBroker(url=redis_url, namespace=namespace, middleware=middleware)
+    broker = RedisBroker(
+        url=redis_url,
+        namespace=namespace,
+        middleware=middleware,
+        heartbeat_timeout=int(heartbeat_timeout_s * 1000),
+        maintenance_chance=maintenance_chance,
+    )
     dramatiq.set_broker(broker)
     return broker
 

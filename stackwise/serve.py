@@ -29,7 +29,13 @@ class RunModeError(RuntimeError):
 
 
 def stack_broker(stack: Stack) -> RedisBroker:
-    return connect_broker(stack.redis_url, namespace=stack.settings.redis_namespace)
+    settings = stack.settings
+    return connect_broker(
+        stack.redis_url,
+        namespace=settings.redis_namespace,
+        heartbeat_timeout_s=settings.queue_heartbeat_timeout_s,
+        maintenance_chance=settings.queue_maintenance_chance,
+    )
 
 
 def print_demo_dsn(stack: Stack) -> str:
@@ -40,27 +46,45 @@ def print_demo_dsn(stack: Stack) -> str:
 
 
 @contextmanager
-def running_workers(stack: Stack, broker: RedisBroker) -> Iterator[dramatiq.Worker | None]:
+def running_workers(
+    stack: Stack, broker: RedisBroker, *, schedule: bool = True
+) -> Iterator[dramatiq.Worker | None]:
+    """Dramatiq worker threads (and the scheduler) in this process, for the block."""
     from workers.actors import declare_actors
     from workers.context import WorkerContext
+    from workers.scheduler import start_scheduler
 
     if stack.settings.worker_threads == 0:
         # Relay only: batches wait in the queue for workers started elsewhere or later.
         yield None
         return
-    declare_actors(broker, WorkerContext(stack))
+    actors = declare_actors(broker, WorkerContext(stack))
     worker = dramatiq.Worker(broker, worker_threads=stack.settings.worker_threads)
     worker.start()
+    scheduler = (
+        start_scheduler(actors, stack.redis, stack.settings.redis_namespace) if schedule else None
+    )
     try:
         yield worker
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         worker.stop(timeout=30_000)
 
 
-def _run_relay_http(stack: Stack, broker: RedisBroker) -> None:
+def _worker_metrics() -> bytes:
+    from prometheus_client import generate_latest
+
+    from workers.metrics import REGISTRY
+
+    return generate_latest(REGISTRY)
+
+
+def _run_relay_http(stack: Stack, broker: RedisBroker, *, with_workers: bool) -> None:
     from relay.service import RelayService
 
-    relay = RelayService(stack, broker, app_name="stackwise")
+    extra = [_worker_metrics] if with_workers else []
+    relay = RelayService(stack, broker, app_name="stackwise", extra_metrics=extra)
     relay.start()
     try:
         relay.app.run(
@@ -74,6 +98,30 @@ def _run_relay_http(stack: Stack, broker: RedisBroker) -> None:
         relay.stop()
 
 
+@contextmanager
+def clickhouse_over_http(settings: Settings) -> Iterator[None]:
+    """On the embedded default, share the engine over HTTP while this process holds it."""
+    if not (settings.embedded_clickhouse and settings.clickhouse_http_port):
+        yield
+        return
+    from stackwise.storage import chdb_http
+
+    path = settings.clickhouse_dsn.removeprefix("chdb://")
+    try:
+        server = chdb_http.serve_in_background(path, settings.host, settings.clickhouse_http_port)
+    except OSError as e:
+        log.warning(
+            "ClickHouse over HTTP not offered on port %s: %s", settings.clickhouse_http_port, e
+        )
+        yield
+        return
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def serve(settings: Settings) -> None:
     """Relay + workers in this process, until SIGINT or SIGTERM."""
     exit_cleanly_on_sigterm()
@@ -81,8 +129,8 @@ def serve(settings: Settings) -> None:
     try:
         broker = stack_broker(stack)
         print_demo_dsn(stack)
-        with running_workers(stack, broker):
-            _run_relay_http(stack, broker)
+        with clickhouse_over_http(settings), running_workers(stack, broker) as worker:
+            _run_relay_http(stack, broker, with_workers=worker is not None)
     finally:
         stack.close()
 
@@ -101,7 +149,7 @@ def relay(settings: Settings) -> None:
     exit_cleanly_on_sigterm()
     stack = open_stack(settings)
     try:
-        _run_relay_http(stack, stack_broker(stack))
+        _run_relay_http(stack, stack_broker(stack), with_workers=False)
     finally:
         stack.close()
 
@@ -113,6 +161,12 @@ def worker(settings: Settings) -> None:
         signal.signal(sig, lambda *_: stop.set())
     stack = open_stack(settings)
     try:
+        if settings.worker_metrics_port:
+            from prometheus_client import start_http_server
+
+            from workers.metrics import REGISTRY
+
+            start_http_server(settings.worker_metrics_port, registry=REGISTRY)
         with running_workers(stack, stack_broker(stack)):
             print("worker running; Ctrl-C to stop", flush=True)
             stop.wait()

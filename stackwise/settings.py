@@ -34,6 +34,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     port: int = 8000
     # The host:port SDKs use in their DSN, when it differs from the bind address.
     public_url: str = ""
+    # `serve` also offers the embedded ClickHouse over ClickHouse's HTTP protocol here, so
+    # notebooks and exports can read live data while it holds the folder (0: off).
+    clickhouse_http_port: int = 8123
 
     # Relay batching: a batch goes to ClickHouse at this many rows or this age.
     batch_max_rows: int = 1000
@@ -47,12 +50,30 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_name: str = "stackwise"
     # Prefix of every Redis key (queues, caches, counters): deployments sharing a Redis differ.
     redis_namespace: str = "stackwise"
+    # A worker silent this long is presumed dead and its in-flight messages are re-queued,
+    # checked on this many of a million queue commands.
+    queue_heartbeat_timeout_s: float = 30.0
+    queue_maintenance_chance: int = 10_000
     log_level: str = "INFO"
+
+    # Where deployment-wide alerts (and projects without their own webhook) are posted.
+    alert_webhook_url: str = ""
+    # A separate `worker` process serves its Prometheus metrics here (0: off).
+    worker_metrics_port: int = 0
 
     # LLM endpoint for AI summaries; empty means "not configured".
     openai_base_url: str = ""
     openai_api_key: str = ""
     openai_model: str = "gpt-4o-mini"
+    # Empty: the provider's small embedding model on OpenAI, the chat model elsewhere.
+    openai_embedding_model: str = ""
+    openai_timeout_s: float = 60.0
+    openai_max_attempts: int = 3
+
+    def __post_init__(self) -> None:
+        # Built in code (tests, tools) a path often arrives as text.
+        if not isinstance(self.data_dir, Path):
+            msgspec.structs.force_setattr(self, "data_dir", Path(self.data_dir))
 
     @property
     def embedded_clickhouse(self) -> bool:

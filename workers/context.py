@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
 
-from stackwise.project_config import GroupingSettings, parse_config
+from stackwise.project_config import GroupingSettings, ProjectConfig, parse_config
 from stackwise.runtime import Stack
 from workers.grouping import GroupingConfig, RuleSyntaxError
 
@@ -18,11 +18,17 @@ log = logging.getLogger(__name__)
 _PROJECT_CONFIG_TTL_S = 5.0
 
 
+@dataclass(frozen=True)
+class ProjectRules:
+    config: ProjectConfig
+    grouping: GroupingConfig
+
+
 @dataclass
 class WorkerContext:
     stack: Stack
     _local: threading.local = field(default_factory=threading.local)
-    _project_grouping: dict[int, tuple[float, GroupingConfig]] = field(default_factory=dict)
+    _projects: dict[int, tuple[float, ProjectRules]] = field(default_factory=dict)
     _built: dict[tuple[str, str, str], GroupingConfig] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -37,27 +43,27 @@ class WorkerContext:
             client = self._local.clickhouse = self.stack.clickhouse()
         return client
 
-    def grouping_configs(self, project_ids: set[int]) -> dict[int, GroupingConfig]:
-        """Each project's grouping configuration, re-read from PostgreSQL every few seconds."""
+    def project_rules(self, project_ids: set[int]) -> dict[int, ProjectRules]:
+        """Each project's configuration and grouping rules, re-read every few seconds."""
         now = time.monotonic()
         stale = {
             p
             for p in project_ids
-            if p not in self._project_grouping
-            or now - self._project_grouping[p][0] > _PROJECT_CONFIG_TTL_S
+            if p not in self._projects or now - self._projects[p][0] > _PROJECT_CONFIG_TTL_S
         }
         if stale:
             with self.stack.pool.connection() as conn:
                 rows = conn.execute(
                     "SELECT id, config FROM projects WHERE id = ANY(%s)", (sorted(stale),)
                 ).fetchall()
-            found = {row["id"]: parse_config(row["config"]).grouping for row in rows}
+            found = {row["id"]: parse_config(row["config"]) for row in rows}
             for project_id in stale:
-                config = self._build(found.get(project_id, GroupingSettings()), project_id)
-                self._project_grouping[project_id] = (now, config)
-        return {p: self._project_grouping[p][1] for p in project_ids}
+                config = found.get(project_id, ProjectConfig())
+                rules = ProjectRules(config, self._grouping(config.grouping, project_id))
+                self._projects[project_id] = (now, rules)
+        return {p: self._projects[p][1] for p in project_ids}
 
-    def _build(self, settings: GroupingSettings, project_id: int) -> GroupingConfig:
+    def _grouping(self, settings: GroupingSettings, project_id: int) -> GroupingConfig:
         key = (settings.version, settings.fingerprint_rules, settings.stacktrace_rules)
         with self._lock:
             config = self._built.get(key)
@@ -71,7 +77,9 @@ class WorkerContext:
                 except (RuleSyntaxError, KeyError, ValueError) as e:
                     # Rules are validated when saved; a bad one here must not stop grouping.
                     log.error(
-                        "project %s has unusable grouping rules (%s); ignoring them", project_id, e
+                        "project %s has unusable grouping rules (%s); ignoring them",
+                        project_id,
+                        e,
                     )
                     config = GroupingConfig.build(settings.version)
                 self._built[key] = config

@@ -9,7 +9,7 @@ workers on overlapping batches lock them in the same order and cannot deadlock.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,6 +28,7 @@ class NewGroup:
     exception_type: str
     first_seen: float
     metadata: dict
+    sample_event: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,24 @@ class Occurrence:
     event_id: str
     occurred_at: float
     received_at: float
+    release: str = ""
+    environment: str = ""
+    user_key: str = ""
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """A group after this batch's occurrences were counted: what lifecycle rules read."""
+
+    id: int
+    project_id: int
+    status: str
+    times_seen_before: int
+    times_seen: int
+    resolved_at: datetime | None
+    resolution: str | None
+    ignore_until: datetime | None
+    ignore_until_count: int | None
 
 
 HashKey = tuple[int, str, str]  # project_id, grouping_version, hash
@@ -67,21 +86,25 @@ def lookup_hashes(conn: Connection, keys: set[HashKey]) -> dict[HashKey, int]:
     }
 
 
-def create_groups(conn: Connection, groups: list[NewGroup]) -> dict[HashKey, int]:
-    """Insert groups (or find the ones a concurrent worker created) and their hashes."""
+def create_groups(conn: Connection, groups: list[NewGroup]) -> tuple[dict[HashKey, int], set[int]]:
+    """Insert groups (or find the ones a concurrent worker created) and their hashes.
+
+    Returns hash -> group for every given hash, and the ids this call really created.
+    """
     if not groups:
-        return {}
+        return {}, set()
     groups = sorted(groups, key=lambda g: (g.project_id, g.grouping_version, g.hash))
     rows = conn.execute(
         """
         INSERT INTO error_groups (project_id, fingerprint_hash, grouping_version, title, culprit,
-                                  level, exception_type, first_seen, last_seen, metadata)
+                                  level, exception_type, first_seen, last_seen, metadata,
+                                  sample_event)
         SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
                              %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],
-                             %s::jsonb[])
+                             %s::jsonb[], %s::bytea[])
         ON CONFLICT (project_id, fingerprint_hash, grouping_version)
         DO UPDATE SET project_id = excluded.project_id
-        RETURNING id, project_id, grouping_version, fingerprint_hash
+        RETURNING id, project_id, grouping_version, fingerprint_hash, (xmax = 0) AS inserted
         """,
         (
             [g.project_id for g in groups],
@@ -94,11 +117,13 @@ def create_groups(conn: Connection, groups: list[NewGroup]) -> dict[HashKey, int
             [_ts(g.first_seen) for g in groups],
             [_ts(g.first_seen) for g in groups],
             [Jsonb(g.metadata) for g in groups],
+            [g.sample_event for g in groups],
         ),
     ).fetchall()
     created = {
         (r["project_id"], r["grouping_version"], r["fingerprint_hash"]): r["id"] for r in rows
     }
+    inserted = {r["id"] for r in rows if r["inserted"]}
     conn.execute(
         """
         INSERT INTO group_hashes (project_id, grouping_version, hash, group_id)
@@ -113,7 +138,7 @@ def create_groups(conn: Connection, groups: list[NewGroup]) -> dict[HashKey, int
         ),
     )
     # A hash may already point elsewhere (a merge, or a concurrent worker): trust the table.
-    return lookup_hashes(conn, set(created))
+    return lookup_hashes(conn, set(created)), inserted
 
 
 def record_occurrences(conn: Connection, occurrences: list[Occurrence]) -> list[Occurrence]:
@@ -141,7 +166,79 @@ def record_occurrences(conn: Connection, occurrences: list[Occurrence]) -> list[
     return [o for o in occurrences if (o.project_id, o.event_id) in inserted]
 
 
-def bump_group_counters(conn: Connection, occurrences: list[Occurrence]) -> None:
+def record_users(conn: Connection, occurrences: list[Occurrence]) -> dict[int, int]:
+    """Remember each issue's affected users; returns how many are new per issue."""
+    pairs = sorted({(o.group_id, o.user_key) for o in occurrences if o.user_key})
+    if not pairs:
+        return {}
+    rows = conn.execute(
+        """
+        INSERT INTO group_users (group_id, user_key)
+        SELECT * FROM unnest(%s::bigint[], %s::text[])
+        ON CONFLICT DO NOTHING
+        RETURNING group_id
+        """,
+        ([p[0] for p in pairs], [p[1] for p in pairs]),
+    ).fetchall()
+    counts: Counter[int] = Counter(row["group_id"] for row in rows)
+    return dict(counts)
+
+
+def record_releases(conn: Connection, occurrences: list[Occurrence]) -> None:
+    """Releases and environments each issue was seen in, and each project's releases."""
+    seen: dict[tuple[int, str, str], list[float]] = {}
+    first_by_release: dict[tuple[int, str], float] = {}
+    for o in occurrences:
+        entry = seen.setdefault((o.group_id, o.release, o.environment), [0, o.received_at, 0.0])
+        entry[0] += 1
+        entry[1] = min(entry[1], o.occurred_at)
+        entry[2] = max(entry[2], o.occurred_at)
+        if o.release:
+            key = (o.project_id, o.release)
+            first_by_release[key] = min(first_by_release.get(key, o.received_at), o.received_at)
+    keys = sorted(seen)
+    if keys:
+        conn.execute(
+            """
+            INSERT INTO group_releases AS r (group_id, release, environment, first_seen,
+                                             last_seen, times_seen)
+            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
+                                 %s::timestamptz[], %s::bigint[])
+            ON CONFLICT (group_id, release, environment) DO UPDATE SET
+                first_seen = least(r.first_seen, excluded.first_seen),
+                last_seen = greatest(r.last_seen, excluded.last_seen),
+                times_seen = r.times_seen + excluded.times_seen
+            """,
+            (
+                [k[0] for k in keys],
+                [k[1] for k in keys],
+                [k[2] for k in keys],
+                [_ts(seen[k][1]) for k in keys],
+                [_ts(seen[k][2]) for k in keys],
+                [int(seen[k][0]) for k in keys],
+            ),
+        )
+    releases = sorted(first_by_release)
+    if releases:
+        conn.execute(
+            """
+            INSERT INTO releases AS r (project_id, version, first_seen)
+            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[])
+            ON CONFLICT (project_id, version)
+            DO UPDATE SET first_seen = least(r.first_seen, excluded.first_seen)
+            """,
+            (
+                [k[0] for k in releases],
+                [k[1] for k in releases],
+                [_ts(first_by_release[k]) for k in releases],
+            ),
+        )
+
+
+def bump_group_counters(
+    conn: Connection, occurrences: list[Occurrence], new_users: dict[int, int]
+) -> list[GroupState]:
+    """Add this batch's new occurrences (and users) to their issues; returns the issues."""
     stats: dict[int, list[float]] = defaultdict(lambda: [0, float("inf"), float("-inf")])
     for o in occurrences:
         entry = stats[o.group_id]
@@ -149,22 +246,28 @@ def bump_group_counters(conn: Connection, occurrences: list[Occurrence]) -> None
         entry[1] = min(entry[1], o.occurred_at)
         entry[2] = max(entry[2], o.occurred_at)
     if not stats:
-        return
+        return []
     group_ids = sorted(stats)
-    conn.execute(
+    rows = conn.execute(
         """
         UPDATE error_groups g
         SET times_seen = g.times_seen + s.n,
+            users_seen = g.users_seen + s.users,
             first_seen = least(g.first_seen, s.first_seen),
             last_seen = greatest(g.last_seen, s.last_seen)
-        FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[])
-             AS s(id, n, first_seen, last_seen)
+        FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[],
+                    %s::timestamptz[]) AS s(id, n, users, first_seen, last_seen)
         WHERE g.id = s.id
+        RETURNING g.id, g.project_id, g.status, g.times_seen - s.n AS times_seen_before,
+                  g.times_seen, g.resolved_at, g.resolution, g.ignore_until,
+                  g.ignore_until_count
         """,
         (
             group_ids,
             [int(stats[i][0]) for i in group_ids],
+            [new_users.get(i, 0) for i in group_ids],
             [_ts(stats[i][1]) for i in group_ids],
             [_ts(stats[i][2]) for i in group_ids],
         ),
-    )
+    ).fetchall()
+    return [GroupState(**row) for row in rows]

@@ -19,6 +19,7 @@ from relay.service import RelayService
 from stackwise.projects import create_project
 from stackwise.runtime import open_stack
 from stackwise.serve import stack_broker
+from tests.support.clickhouse_server import ClickHouseServer, wait_until
 from tests.support.load import LoadSender, event_envelope
 from tests.support.relay_thread import free_port, serving
 from tests.support.serve_process import ServeProcess, processes_using
@@ -57,14 +58,6 @@ def spool_bytes(base_url: str) -> float:
     raise AssertionError("relay_spool_bytes missing from /metrics")
 
 
-def wait_until(predicate, timeout_s: float, message: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.2)
-
-
 @pytest.mark.embedded
 def test_kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice(tmp_path):
     data_dir = tmp_path / "data"
@@ -93,40 +86,6 @@ def test_kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice(t
     duplicated = {e: n for e, n in counts["counts"].items() if n != 1}
     assert not missing, f"{len(missing)} acknowledged events lost"
     assert not duplicated, f"events stored more than once: {duplicated}"
-
-
-class ClickHouseServer:
-    """`python -m stackwise clickhouse` in a child process: the server we take away."""
-
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir, self.port = data_dir, port
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {"PATH": "/usr/bin:/bin", "STACKWISE_DATA_DIR": str(self.data_dir)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "stackwise", "clickhouse", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{self.url}/ping", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, 60, "ClickHouse server did not start")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(30)
 
 
 def test_clickhouse_outage_keeps_acknowledged_events_and_sheds_load_past_the_spool(

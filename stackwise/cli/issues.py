@@ -1,0 +1,254 @@
+"""`issues ...`: list, show (with the grouping explanation), resolve, ignore, merge."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from stackwise.projects import get_project
+from stackwise.runtime import stack_session
+
+console = Console(width=None if Console().is_terminal else 130)
+_DURATION = re.compile(r"^(\d+)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("issues", help="list, show, resolve, ignore and merge issues")
+    sub = parser.add_subparsers(dest="issues_command", required=True, metavar="ACTION")
+
+    listing = sub.add_parser("list", help="issues, most recent first")
+    listing.add_argument("--project", help="project slug or id")
+    listing.add_argument(
+        "--status", default="unresolved", choices=["unresolved", "resolved", "ignored", "all"]
+    )
+    listing.add_argument("--limit", type=int, default=25)
+    listing.set_defaults(handler=_list)
+
+    show = sub.add_parser("show", help="one issue, with how its events were grouped")
+    show.add_argument("issue", type=int)
+    show.set_defaults(handler=_show)
+
+    resolve = sub.add_parser("resolve", help="mark issues resolved")
+    resolve.add_argument("issues", type=int, nargs="+")
+    resolve.add_argument(
+        "--next-release",
+        action="store_true",
+        help="only events from a newer release than today's regress it",
+    )
+    resolve.set_defaults(handler=_resolve)
+
+    unresolve = sub.add_parser("unresolve", help="mark issues unresolved")
+    unresolve.add_argument("issues", type=int, nargs="+")
+    unresolve.set_defaults(handler=_unresolve)
+
+    ignore = sub.add_parser("ignore", help="ignore issues: forever, for N more events, or a while")
+    ignore.add_argument("issues", type=int, nargs="+")
+    until = ignore.add_mutually_exclusive_group()
+    until.add_argument("--count", type=int, help="until this many more events arrive")
+    until.add_argument("--until", help="until this time (ISO 8601)")
+    until.add_argument("--for", dest="duration", help="for a while: 30m, 6h, 2d, 1w")
+    ignore.set_defaults(handler=_ignore)
+
+    merge = sub.add_parser("merge", help="merge issues into one; later events follow")
+    merge.add_argument("target", type=int)
+    merge.add_argument("sources", type=int, nargs="+")
+    merge.set_defaults(handler=_merge)
+
+
+def _session(settings):
+    return stack_session(settings, own_clickhouse=False, pool_size=2)
+
+
+def _list(settings, args) -> int:
+    with _session(settings) as stack, stack.pool.connection() as conn:
+        filters, values = ["merged_into IS NULL"], []
+        if args.project:
+            filters.append("project_id = %s")
+            values.append(get_project(stack.pool, args.project).id)
+        if args.status != "all":
+            filters.append("status = %s")
+            values.append(args.status)
+        rows = conn.execute(
+            "SELECT id, title, status, substatus, times_seen, users_seen, last_seen "
+            f"FROM error_groups WHERE {' AND '.join(filters)} "
+            "ORDER BY last_seen DESC LIMIT %s",
+            (*values, args.limit),
+        ).fetchall()
+    table = Table("issue", "title", "status", "events", "users", "last seen")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["title"][:80],
+            f"{row['status']}/{row['substatus']}",
+            str(row["times_seen"]),
+            str(row["users_seen"]),
+            f"{row['last_seen']:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+    return 0
+
+
+def _explanation_tree(sample: bytes, project_id: int, stack) -> Tree | None:
+    """Group the issue's first event again, under its project's current rules, and explain."""
+    from workers.grouping import GroupingConfig, group_event
+
+    if not sample:
+        return None
+    grouping = get_project(stack.pool, project_id).config.grouping
+    config = GroupingConfig.build(
+        grouping.version,
+        fingerprint_rules=grouping.fingerprint_rules,
+        stacktrace_rules=grouping.stacktrace_rules,
+    )
+    result = group_event(sample, config, explain=True)
+    explanation = result.explanation
+    tree = Tree(f"hash [bold]{result.hash}[/bold] from the {result.variant!r} variant")
+    if explanation is None:
+        return tree
+    if explanation.fingerprint_rule:
+        tree.add(f"fingerprint rule: {explanation.fingerprint_rule}")
+    for variant in explanation.variants:
+        mark = "[green]✓[/green]" if variant.contributes else "[red]✗[/red]"
+        label = f"{mark} variant {variant.name} ({variant.hash or 'no hash'})"
+        branch = tree.add(label + (f" — {variant.hint}" if variant.hint else ""))
+        if variant.values:
+            branch.add(f"values: {', '.join(variant.values)}")
+        if variant.component is not None:
+            _add_component(branch, variant.component)
+    return tree
+
+
+def _add_component(node: Tree, component) -> None:
+    mark = "[green]✓[/green]" if component.contributes else "[dim]✗[/dim]"
+    text = f"{mark} {component.id}"
+    if component.values:
+        text += f" {' '.join(repr(v) for v in component.values)}"
+    if component.hint:
+        text += f" [dim]({component.hint})[/dim]"
+    branch = node.add(text)
+    for child in component.children:
+        _add_component(branch, child)
+
+
+def _show(settings, args) -> int:
+    with _session(settings) as stack:
+        found = _load_issue(stack, args.issue)
+        if found is None:
+            console.print(f"no issue {args.issue}")
+            return 2
+        group, releases, activity = found
+        tree = _explanation_tree(bytes(group["sample_event"] or b""), group["project_id"], stack)
+    _print_issue(group, releases, activity, tree)
+    return 0
+
+
+def _load_issue(stack, group_id: int):
+    with stack.pool.connection() as conn:
+        group = conn.execute("SELECT * FROM error_groups WHERE id = %s", (group_id,)).fetchone()
+        if group is None:
+            return None
+        releases = conn.execute(
+            "SELECT release, environment, times_seen, first_seen, last_seen FROM group_releases "
+            "WHERE group_id = %s ORDER BY last_seen DESC LIMIT 10",
+            (group_id,),
+        ).fetchall()
+        activity = conn.execute(
+            "SELECT kind, data, created_at FROM group_activity WHERE group_id = %s "
+            "ORDER BY created_at DESC LIMIT 10",
+            (group_id,),
+        ).fetchall()
+    return group, releases, activity
+
+
+def _print_issue(group, releases, activity, tree: Tree | None) -> None:
+    console.print(f"[bold]#{group['id']} {group['title']}[/bold]")
+    console.print(
+        f"{group['culprit']} — {group['status']}/{group['substatus']}, "
+        f"{group['times_seen']} events, {group['users_seen']} users, "
+        f"first {group['first_seen']:%Y-%m-%d %H:%M}, last {group['last_seen']:%Y-%m-%d %H:%M}"
+    )
+    if group["merged_into"]:
+        console.print(f"merged into #{group['merged_into']}")
+    for row in releases:
+        console.print(
+            f"  release {row['release'] or '-'} ({row['environment'] or '-'}): "
+            f"{row['times_seen']} events"
+        )
+    for row in activity:
+        console.print(f"  {row['created_at']:%Y-%m-%d %H:%M} {row['kind']} {row['data'] or ''}")
+    if group["ai_summary"]:
+        console.print_json(json.dumps(group["ai_summary"], default=str))
+    if tree is not None:
+        console.print("[bold]grouping of its first event[/bold]")
+        console.print(tree)
+
+
+def _each(settings, ids: list[int], action) -> int:
+    from workers.lifecycle import LifecycleError
+
+    with _session(settings) as stack:
+        for group_id in ids:
+            try:
+                with stack.pool.connection() as conn, conn.transaction():
+                    action(conn, group_id)
+            except LifecycleError as e:
+                console.print(f"issue {group_id}: {e}")
+                return 2
+            console.print(f"issue {group_id}: done")
+    return 0
+
+
+def _resolve(settings, args) -> int:
+    from workers.lifecycle import resolve
+
+    return _each(
+        settings, args.issues, lambda conn, i: resolve(conn, i, in_next_release=args.next_release)
+    )
+
+
+def _unresolve(settings, args) -> int:
+    from workers.lifecycle import unresolve
+
+    return _each(settings, args.issues, unresolve)
+
+
+def _until(args) -> datetime | None:
+    if args.until:
+        when = datetime.fromisoformat(args.until)
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    if args.duration:
+        match = _DURATION.match(args.duration)
+        if not match:
+            raise SystemExit(f"--for takes 30m, 6h, 2d or 1w, not {args.duration!r}")
+        amount, unit = int(match.group(1)), _UNITS[match.group(2)]
+        return datetime.now(UTC) + timedelta(**{unit: amount})
+    return None
+
+
+def _ignore(settings, args) -> int:
+    from workers.lifecycle import ignore
+
+    until = _until(args)
+    return _each(
+        settings, args.issues, lambda conn, i: ignore(conn, i, more_events=args.count, until=until)
+    )
+
+
+def _merge(settings, args) -> int:
+    from workers.lifecycle import LifecycleError
+    from workers.merges import merge_issues
+
+    with _session(settings) as stack:
+        try:
+            moved = merge_issues(stack, args.target, args.sources)
+        except LifecycleError as e:
+            console.print(str(e))
+            return 2
+    console.print(f"merged {args.sources} into {args.target} ({moved} hashes moved)")
+    return 0

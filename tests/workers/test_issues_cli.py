@@ -1,0 +1,64 @@
+"""`just issues ...` through the real command line entry point."""
+
+from __future__ import annotations
+
+import pytest
+
+from stackwise.cli import main
+from tests.workers.factories import batch_of, error_event
+from workers.process_events import process_event_batch
+
+
+@pytest.fixture
+def cli(monkeypatch, settings, capsys):
+    monkeypatch.setenv("STACKWISE_POSTGRES_URL", settings.postgres_url)
+    monkeypatch.setenv("STACKWISE_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("STACKWISE_REDIS_NAMESPACE", settings.redis_namespace)
+    monkeypatch.setenv("STACKWISE_DATA_DIR", str(settings.data_dir))
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main(list(argv))
+        return code, capsys.readouterr().out
+
+    return run
+
+
+def issue_ids(ctx) -> dict[str, int]:
+    with ctx.stack.pool.connection() as conn:
+        return {
+            r["exception_type"]: r["id"]
+            for r in conn.execute("SELECT id, exception_type FROM error_groups")
+        }
+
+
+def test_list_show_resolve_ignore_and_merge(cli, ctx, project_id):
+    process_event_batch(ctx, batch_of([error_event(), error_event()], project_id))
+    process_event_batch(ctx, batch_of([error_event(exception_type="KeyError")], project_id))
+    ids = issue_ids(ctx)
+
+    code, out = cli("issues", "list", "--project", "shop")
+    assert code == 0 and "PaymentError: card 4000 declined" in out and "KeyError" in out
+
+    code, out = cli("issues", "show", str(ids["PaymentError"]))
+    assert code == 0
+    assert "2 events" in out and "grouping of its first event" in out
+    assert "hash" in out and "stacktrace" in out
+
+    assert cli("issues", "resolve", str(ids["PaymentError"]), "--next-release")[0] == 0
+    code, out = cli("issues", "list", "--status", "resolved")
+    assert "PaymentError" in out and "KeyError" not in out
+
+    assert cli("issues", "ignore", str(ids["KeyError"]), "--count", "5")[0] == 0
+    code, out = cli("issues", "list", "--status", "ignored")
+    assert "KeyError" in out
+
+    code, out = cli("issues", "merge", str(ids["PaymentError"]), str(ids["KeyError"]))
+    assert code == 0 and "1 hashes moved" in out
+    code, out = cli("issues", "show", str(ids["KeyError"]))
+    assert f"merged into #{ids['PaymentError']}" in out
+
+
+def test_unknown_issues_and_bad_durations_fail_clearly(cli):
+    assert cli("issues", "resolve", "999999")[0] == 2
+    with pytest.raises(SystemExit, match="--for takes"):
+        cli("issues", "ignore", "1", "--for", "soon")

@@ -1,0 +1,155 @@
+"""Group assignment: one PostgreSQL transaction per batch, everything that follows from it.
+
+Resolve hashes (Redis cache, then one query), create missing issues, insert the
+occurrences, then — moved only by the occurrences this call really inserted —
+users, releases, counters, lifecycle rules (regressions, escalations) and the
+notifications outbox. A redelivered batch inserts no occurrence and so changes
+nothing. Follow-ups (deliveries, AI analyses) are returned, to be sent after commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from psycopg import Connection
+
+from workers.batch_input import Grouped, HashKey
+from workers.context import WorkerContext
+from workers.issue_store import (
+    GroupState,
+    NewGroup,
+    Occurrence,
+    bump_group_counters,
+    create_groups,
+    lookup_hashes,
+    record_occurrences,
+    record_releases,
+    record_users,
+)
+from workers.lifecycle import Transition, apply_event_rules, record_activities
+from workers.notifications import Notice, add_to_outbox, issue_notice
+
+_CACHE_TTL_S = 3600
+
+
+@dataclass
+class Assignment:
+    groups: dict[HashKey, int] = field(default_factory=dict)
+    new_occurrences: int = 0
+    new_group_ids: list[int] = field(default_factory=list)
+    notification_ids: list[int] = field(default_factory=list)
+    # (group id, reason) pairs for AI analysis, sent after the commit.
+    analyses: list[tuple[int, str]] = field(default_factory=list)
+
+
+def cache_key(namespace: str, key: HashKey | str) -> str:
+    suffix = key if isinstance(key, str) else f"{key[0]}:{key[1]}:{key[2]}"
+    return f"{namespace}:grouphash:{suffix}"
+
+
+def _cached_groups(ctx: WorkerContext, keys: list[HashKey]) -> dict[HashKey, int]:
+    if not keys:
+        return {}
+    namespace = ctx.settings.redis_namespace
+    values = ctx.stack.redis.mget([cache_key(namespace, k) for k in keys])
+    return {k: int(v) for k, v in zip(keys, values, strict=True) if v is not None}
+
+
+def _remember_groups(ctx: WorkerContext, found: dict[HashKey, int]) -> None:
+    if not found:
+        return
+    pipe = ctx.stack.redis.pipeline(transaction=False)
+    for key, group_id in found.items():
+        pipe.set(cache_key(ctx.settings.redis_namespace, key), group_id, ex=_CACHE_TTL_S)
+    pipe.execute()
+
+
+def _new_group(item: Grouped) -> NewGroup:
+    result = item.result
+    return NewGroup(
+        project_id=item.key[0],
+        grouping_version=item.key[1],
+        hash=item.key[2],
+        title=result.title,
+        culprit=result.culprit,
+        level=item.level,
+        exception_type=result.exception_type,
+        first_seen=item.event.timestamp,
+        metadata={"variant": result.variant, "value": result.exception_value[:500]},
+        sample_event=item.event.payload,
+    )
+
+
+def _occurrence(item: Grouped, group_id: int) -> Occurrence:
+    return Occurrence(
+        project_id=item.key[0],
+        group_id=group_id,
+        event_id=item.event.event_id,
+        occurred_at=item.event.timestamp,
+        received_at=item.event.received_at,
+        release=item.release,
+        environment=item.environment,
+        user_key=item.user_key,
+    )
+
+
+def _group_rows(conn: Connection, group_ids: set[int]) -> dict[int, dict]:
+    if not group_ids:
+        return {}
+    rows = conn.execute(
+        "SELECT id, project_id, title, culprit, level, times_seen, times_regressed "
+        "FROM error_groups WHERE id = ANY(%s)",
+        (sorted(group_ids),),
+    ).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def _follow_ups(
+    ctx: WorkerContext,
+    conn: Connection,
+    *,
+    created: set[int],
+    states: list[GroupState],
+    transitions: list[Transition],
+    result: Assignment,
+) -> None:
+    """Activity, notifications and AI analyses for what this batch changed."""
+    rows = _group_rows(conn, created | {t.group_id for t in transitions})
+    record_activities(conn, [(g, rows[g]["project_id"], "first_seen", {}) for g in sorted(created)])
+    notices: list[Notice] = [
+        issue_notice("new_issue", rows[g], period="first") for g in sorted(created)
+    ]
+    for transition in transitions:
+        notices.append(issue_notice(transition.kind, rows[transition.group_id]))
+        result.analyses.append((transition.group_id, transition.kind))
+    result.notification_ids = add_to_outbox(conn, notices)
+    rules = ctx.project_rules({s.project_id for s in states})
+    for state in states:
+        minimum = rules[state.project_id].config.ai.min_events
+        if state.times_seen_before < minimum <= state.times_seen:
+            result.analyses.append((state.id, "new_issue"))
+
+
+def assign_groups(ctx: WorkerContext, grouped: list[Grouped]) -> Assignment:
+    result = Assignment()
+    keys = list({g.key for g in grouped})
+    result.groups = _cached_groups(ctx, keys)
+    missing = {k for k in keys if k not in result.groups}
+    with ctx.stack.pool.connection() as conn, conn.transaction():
+        found = lookup_hashes(conn, missing)
+        to_create = {g.key: _new_group(g) for g in grouped if g.key in missing - set(found)}
+        created_map, created = create_groups(conn, list(to_create.values()))
+        result.groups |= found | created_map
+        occurrences = [_occurrence(g, result.groups[g.key]) for g in grouped]
+        inserted = record_occurrences(conn, occurrences)
+        new_users = record_users(conn, inserted)
+        record_releases(conn, inserted)
+        states = bump_group_counters(conn, inserted, new_users)
+        transitions = apply_event_rules(conn, states, inserted)
+        _follow_ups(
+            ctx, conn, created=created, states=states, transitions=transitions, result=result
+        )
+    _remember_groups(ctx, found | created_map)
+    result.new_occurrences = len(inserted)
+    result.new_group_ids = sorted(created)
+    return result

@@ -1,0 +1,163 @@
+"""Notifications: new issues, regressions, threshold and operations alerts.
+
+A transactional outbox: the worker inserts a notification row in the same
+transaction that made the change (unique per kind, subject and period, so a
+redelivered batch does not repeat it), and enqueues its delivery only after the
+commit. Delivery posts Slack-compatible JSON to the project's (or the
+deployment's) webhook and logs it; a failed delivery is retried with backoff by
+Dramatiq and never holds up grouping. A sweep re-enqueues rows left pending.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+from psycopg import Connection
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from stackwise.project_config import parse_config
+
+log = logging.getLogger(__name__)
+
+_WEBHOOK_TIMEOUT_S = 10.0
+_HEADLINES = {
+    "new_issue": "New issue",
+    "regression": "Regression",
+    "escalating": "Ignored issue is back",
+    "threshold": "Issue over its alert threshold",
+    "operations": "Operations alert",
+    "anomaly": "Anomaly",
+}
+
+
+class DeliveryError(RuntimeError):
+    """The webhook refused or could not be reached; Dramatiq retries the delivery."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    project_id: int
+    kind: str
+    dedup_key: str
+    text: str
+    group_id: int | None = None
+    fields: dict | None = None
+
+
+def issue_notice(kind: str, group: dict, *, period: str = "") -> Notice:
+    """A notice about one issue; `group` is a row with id, project_id, title, culprit."""
+    headline = _HEADLINES.get(kind, kind)
+    return Notice(
+        project_id=group["project_id"],
+        group_id=group["id"],
+        kind=kind,
+        dedup_key=f"{kind}:{group['id']}:{period or group.get('times_regressed', 0)}",
+        text=f"{headline}: {group['title']}",
+        fields={
+            "issue": group["id"],
+            "culprit": group.get("culprit") or "",
+            "events": group.get("times_seen", 0),
+            "level": group.get("level", "error"),
+        },
+    )
+
+
+def slack_payload(notice: Notice) -> dict:
+    fields = [
+        {"title": k, "value": str(v), "short": True} for k, v in (notice.fields or {}).items()
+    ]
+    return {
+        "text": notice.text,
+        "attachments": [{"color": "#e01e5a", "fields": fields, "footer": "stackwise"}],
+        "stackwise": {
+            "kind": notice.kind,
+            "project_id": notice.project_id,
+            "group_id": notice.group_id,
+        },
+    }
+
+
+def add_to_outbox(conn: Connection, notices: list[Notice]) -> list[int]:
+    """Insert notices (skipping ones already recorded); returns the new rows' ids."""
+    ids = []
+    for notice in notices:
+        row = conn.execute(
+            "INSERT INTO notifications (project_id, group_id, kind, payload, dedup_key) "
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+            (
+                notice.project_id,
+                notice.group_id,
+                notice.kind,
+                Jsonb(slack_payload(notice)),
+                notice.dedup_key,
+            ),
+        ).fetchone()
+        if row is not None:
+            ids.append(row["id"])
+    return ids
+
+
+def _webhook_for(conn: Connection, project_id: int, default_url: str) -> str:
+    row = conn.execute("SELECT config FROM projects WHERE id = %s", (project_id,)).fetchone()
+    if row is None:
+        return default_url
+    return parse_config(row["config"]).notifications.webhook_url or default_url
+
+
+def deliver(pool: ConnectionPool, notification_id: int, *, default_webhook: str = "") -> str:
+    """Deliver one notification; returns its final status. Raises DeliveryError to retry."""
+    with pool.connection() as conn:
+        row = conn.execute(
+            "SELECT id, project_id, kind, payload, status FROM notifications WHERE id = %s",
+            (notification_id,),
+        ).fetchone()
+        if row is None or row["status"] != "pending":
+            return row["status"] if row else "missing"
+        url = _webhook_for(conn, row["project_id"], default_webhook)
+    log.info("notification %s [%s]: %s", row["id"], row["kind"], row["payload"]["text"])
+    status, error = "logged", None
+    if url:
+        try:
+            response = httpx.post(url, json=row["payload"], timeout=_WEBHOOK_TIMEOUT_S)
+            response.raise_for_status()
+            status = "delivered"
+        except httpx.HTTPError as e:
+            error = f"{type(e).__name__}: {e}"
+    with pool.connection() as conn:
+        conn.execute(
+            "UPDATE notifications SET attempts = attempts + 1, last_error = %s, "
+            "status = CASE WHEN %s THEN status ELSE %s END, "
+            "delivered_at = CASE WHEN %s THEN delivered_at ELSE now() END WHERE id = %s",
+            (error, error is not None, status, error is not None, notification_id),
+        )
+    if error is not None:
+        raise DeliveryError(f"webhook delivery failed: {error}")
+    return status
+
+
+def give_up(pool: ConnectionPool, notification_id: int) -> None:
+    """After the last retry: keep the row, marked failed, for people to see."""
+    with pool.connection() as conn:
+        conn.execute(
+            "UPDATE notifications SET status = 'failed' WHERE id = %s AND status = 'pending'",
+            (notification_id,),
+        )
+
+
+def stale_pending(pool: ConnectionPool, older_than_s: float = 120) -> list[int]:
+    """Pending rows whose delivery message was lost (a crash between commit and enqueue)."""
+    with pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT id FROM notifications WHERE status = 'pending' AND attempts = 0 "
+            "AND created_at < now() - make_interval(secs => %s) ORDER BY id LIMIT 1000",
+            (older_than_s,),
+        ).fetchall()
+    return [row["id"] for row in rows]
+
+
+def hour_key(when: datetime | None = None) -> str:
+    return (when or datetime.now(UTC)).strftime("%Y%m%d%H")

@@ -1,0 +1,142 @@
+"""Operations checks (every few minutes): the plan's alert thresholds and issue thresholds.
+
+- queue depth above 1,000 messages;
+- ingestion failures above 1% of what was sent in the last hour (outcomes: invalid,
+  and internal failures, over everything the relay and SDKs reported);
+- storage above 80% of the disk holding the data;
+- a dashboard query slower than 1 s;
+- issues over their project's alert threshold (events per hour).
+Each breach becomes a notification, at most once per check per hour.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from stackwise.queue import queue_depth
+from workers.context import WorkerContext
+from workers.notifications import Notice, add_to_outbox, hour_key, issue_notice
+
+QUEUE_DEPTH_LIMIT = 1_000
+FAILURE_RATE_LIMIT = 0.01
+STORAGE_LIMIT = 0.80
+QUERY_SECONDS_LIMIT = 1.0
+DEPLOYMENT = 0  # project id of deployment-wide notifications
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    value: float
+    limit: float
+
+    @property
+    def breached(self) -> bool:
+        return self.value > self.limit
+
+
+def check_queue(broker, queue_name: str) -> Check:
+    return Check("queue_depth", float(queue_depth(broker, queue_name)), QUEUE_DEPTH_LIMIT)
+
+
+def check_failures(ctx: WorkerContext) -> Check:
+    since = datetime.now(UTC) - timedelta(hours=1)
+    total, failed = (
+        ctx.clickhouse()
+        .query(
+            "SELECT sum(quantity), sumIf(quantity, outcome IN ('invalid', 'internal')) "
+            "FROM outcomes WHERE hour >= toStartOfHour({since:DateTime})",
+            parameters={"since": since},
+        )
+        .result_rows[0]
+    )
+    rate = (failed or 0) / total if total else 0.0
+    return Check("ingestion_failure_rate", rate, FAILURE_RATE_LIMIT)
+
+
+def check_storage(ctx: WorkerContext) -> Check:
+    if ctx.settings.embedded_clickhouse:
+        usage = shutil.disk_usage(ctx.settings.data_dir)
+        share = usage.used / usage.total
+    else:
+        free, total = (
+            ctx.clickhouse()
+            .query("SELECT sum(free_space), sum(total_space) FROM system.disks")
+            .result_rows[0]
+        )
+        share = 1 - free / total if total else 0.0
+    return Check("storage_used", share, STORAGE_LIMIT)
+
+
+def check_query_time(ctx: WorkerContext) -> Check:
+    """Time a representative dashboard query: the top issues of the last day."""
+    started = time.perf_counter()
+    ctx.clickhouse().query(
+        "SELECT project_id, group_id, sum(events) AS n FROM error_metrics_hourly "
+        "WHERE hour >= now() - INTERVAL 1 DAY GROUP BY project_id, group_id "
+        "ORDER BY n DESC LIMIT 20"
+    )
+    return Check("dashboard_query_seconds", time.perf_counter() - started, QUERY_SECONDS_LIMIT)
+
+
+def _operations_notice(check: Check) -> Notice:
+    return Notice(
+        project_id=DEPLOYMENT,
+        kind="operations",
+        dedup_key=f"operations:{check.name}:{hour_key()}",
+        text=f"Operations alert: {check.name} is {check.value:.3g} (limit {check.limit:g})",
+        fields={"check": check.name, "value": round(check.value, 4), "limit": check.limit},
+    )
+
+
+def threshold_notices(ctx: WorkerContext) -> list[Notice]:
+    """Issues whose events in the current hour passed their project's threshold."""
+    with ctx.stack.pool.connection() as conn:
+        projects = [
+            (
+                row["id"],
+                (row["config"].get("notifications") or {}).get("threshold_events_per_hour", 0),
+            )
+            for row in conn.execute("SELECT id, config FROM projects")
+        ]
+    limits = {project_id: limit for project_id, limit in projects if limit}
+    if not limits:
+        return []
+    rows = (
+        ctx.clickhouse()
+        .query(
+            "SELECT project_id, group_id, sum(events) AS n FROM error_metrics_hourly "
+            "WHERE hour = toStartOfHour(now()) AND project_id IN {ids:Array(UInt64)} "
+            "GROUP BY project_id, group_id",
+            parameters={"ids": sorted(limits)},
+        )
+        .result_rows
+    )
+    over = [(group_id, n) for project_id, group_id, n in rows if n > limits[project_id]]
+    if not over:
+        return []
+    with ctx.stack.pool.connection() as conn:
+        groups = conn.execute(
+            "SELECT id, project_id, title, culprit, level, times_seen FROM error_groups "
+            "WHERE id = ANY(%s)",
+            ([g for g, _ in over],),
+        ).fetchall()
+    return [issue_notice("threshold", group, period=hour_key()) for group in groups]
+
+
+def run_checks(ctx: WorkerContext, broker) -> tuple[list[Check], list[int]]:
+    """Run every check; returns them and the ids of notifications to deliver."""
+    checks = [
+        check_queue(broker, ctx.settings.queue_name),
+        check_failures(ctx),
+        check_storage(ctx),
+        check_query_time(ctx),
+    ]
+    notices = [_operations_notice(c) for c in checks if c.breached]
+    notices += threshold_notices(ctx)
+    with ctx.stack.pool.connection() as conn:
+        ids = add_to_outbox(conn, notices)
+    return checks, ids
