@@ -49,6 +49,10 @@ project *args:
 issues *args:
     {{python}} -m stackwise issues "$@"
 
+# AI: analyze ID, similar ID, suggestions PROJECT, accept ID, reject ID
+ai *args:
+    {{python}} -m stackwise ai "$@"
+
 # fingerprint JSON Lines events: just fingerprint FILE [--rules RULES_FILE]
 fingerprint *args:
     {{python}} -m workers.grouping "$@"

@@ -1,0 +1,173 @@
+"""What the AI features know about an issue: its PostgreSQL row and a few events.
+
+Two round trips per issue, whatever its size: one PostgreSQL query for the
+group, its project's configuration and the groups merged into it; one
+ClickHouse query for its latest events (promoted columns for up to
+`SAMPLE_EVENTS`, payloads for the newest `PAYLOAD_EVENTS` only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from stackwise.project_config import ProjectConfig, parse_config
+from workers.ai.event_view import EventView, decode_view
+from workers.context import WorkerContext
+
+SAMPLE_EVENTS = 200
+PAYLOAD_EVENTS = 5
+# Event and group timestamps are stored at different precisions: pad the window.
+_WINDOW_PAD_S = 2.0
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    id: int
+    project_id: int
+    title: str
+    culprit: str
+    level: str
+    exception_type: str
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+    times_seen: int
+    merged_into: int | None
+    ai_summary: dict[str, Any] | None
+    config: ProjectConfig
+    # This group and the groups merged into it: their events are this issue's events.
+    member_ids: tuple[int, ...]
+    window_start: datetime
+    window_end: datetime
+
+
+@dataclass(frozen=True)
+class SampleEvent:
+    timestamp: float
+    release: str
+    environment: str
+    platform: str
+    tags: dict[str, str]
+    exception_type: str
+    exception_value: str
+    message: str
+    user_key: str
+    view: EventView | None  # decoded payload, for the newest few only
+
+
+@dataclass(frozen=True)
+class GroupFacts:
+    group: GroupRow
+    events: list[SampleEvent]
+
+    @property
+    def views(self) -> list[EventView]:
+        return [e.view for e in self.events if e.view is not None]
+
+
+_GROUP_SQL = """
+SELECT g.id, g.project_id, g.title, g.culprit, g.level, g.exception_type, g.status,
+       g.first_seen, g.last_seen, g.times_seen, g.merged_into, g.ai_summary, p.config,
+       m.member_ids, m.window_start, m.window_end
+FROM error_groups g
+JOIN projects p ON p.id = g.project_id
+CROSS JOIN LATERAL (
+    SELECT array_agg(x.id ORDER BY x.id) AS member_ids,
+           min(x.first_seen) AS window_start, max(x.last_seen) AS window_end
+    FROM error_groups x WHERE x.id = g.id OR x.merged_into = g.id
+) m
+WHERE g.id = %s
+"""
+
+
+def load_group(ctx: WorkerContext, group_id: int) -> GroupRow | None:
+    with ctx.stack.pool.connection() as conn:
+        row = conn.execute(_GROUP_SQL, (group_id,)).fetchone()
+    if row is None:
+        return None
+    return GroupRow(
+        id=row["id"],
+        project_id=row["project_id"],
+        title=row["title"],
+        culprit=row["culprit"],
+        level=row["level"],
+        exception_type=row["exception_type"],
+        status=row["status"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        times_seen=row["times_seen"],
+        merged_into=row["merged_into"],
+        ai_summary=row["ai_summary"],
+        config=parse_config(row["config"]),
+        member_ids=tuple(row["member_ids"]),
+        window_start=row["window_start"],
+        window_end=row["window_end"],
+    )
+
+
+_EVENTS_SQL = """
+SELECT ts, release, environment, platform, tags, exception_type, exception_value, message,
+       user_key, if(row_number() OVER (ORDER BY ts DESC) <= {payloads:UInt32}, payload, '')
+FROM (
+    SELECT event_id, toFloat64(timestamp) AS ts, release, environment, platform, tags,
+           exception_type, exception_value, message, user_key, payload
+    FROM events
+    WHERE project_id = {project:UInt64}
+      AND timestamp BETWEEN toDateTime64({start:Float64}, 3) AND toDateTime64({end:Float64}, 3)
+      AND event_id IN (
+          SELECT event_id FROM event_groups
+          WHERE project_id = {project:UInt64} AND group_id IN {groups:Array(UInt64)}
+            AND timestamp BETWEEN toDateTime64({start:Float64}, 3)
+                              AND toDateTime64({end:Float64}, 3)
+          ORDER BY timestamp DESC
+          LIMIT {sample:UInt32})
+    ORDER BY timestamp DESC
+    LIMIT 1 BY event_id
+)
+ORDER BY ts DESC
+"""
+
+
+def load_sample_events(
+    ctx: WorkerContext,
+    group: GroupRow,
+    *,
+    sample: int = SAMPLE_EVENTS,
+    payloads: int = PAYLOAD_EVENTS,
+) -> list[SampleEvent]:
+    """The issue's latest events, newest first, in one ClickHouse query."""
+    result = ctx.clickhouse().query(
+        _EVENTS_SQL,
+        parameters={
+            "project": group.project_id,
+            "groups": list(group.member_ids),
+            "start": group.window_start.timestamp() - _WINDOW_PAD_S,
+            "end": group.window_end.timestamp() + _WINDOW_PAD_S,
+            "sample": sample,
+            "payloads": payloads,
+        },
+    )
+    return [
+        SampleEvent(
+            timestamp=row[0],
+            release=row[1],
+            environment=row[2],
+            platform=row[3],
+            tags=dict(row[4]),
+            exception_type=row[5],
+            exception_value=row[6],
+            message=row[7],
+            user_key=row[8],
+            view=decode_view(row[9]) if row[9] else None,
+        )
+        for row in result.result_rows
+    ]
+
+
+def load_facts(ctx: WorkerContext, group_id: int) -> GroupFacts | None:
+    group = load_group(ctx, group_id)
+    if group is None:
+        return None
+    return GroupFacts(group=group, events=load_sample_events(ctx, group))
