@@ -239,6 +239,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+def serve_in_background(data_path: str, host: str, port: int) -> ChdbHttpServer:
+    """Serve from a daemon thread of this process (which must hold, or share, the engine)."""
+    server = ChdbHttpServer(data_path, (host, port))
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="chdb-http", daemon=True
+    ).start()
+    log.info("ClickHouse (chdb) at %s also on http://%s:%d", data_path, host, port)
+    return server
+
+
 def serve(data_path: str, host: str, port: int, ready: threading.Event | None = None) -> None:
     server = ChdbHttpServer(data_path, (host, port))
     log.info("ClickHouse (chdb) at %s serving http://%s:%d", data_path, host, port)

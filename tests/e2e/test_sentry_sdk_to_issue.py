@@ -10,6 +10,7 @@ import time
 import urllib.request
 import uuid
 
+import clickhouse_connect
 import psycopg
 import pytest
 
@@ -111,7 +112,10 @@ def _chdb_counts(chdb_path: str, database: str) -> dict[str, int]:
 @pytest.mark.embedded
 def test_python_sdk_errors_are_stored_and_grouped_fully_embedded(tmp_path):
     data_dir = tmp_path / "data"
-    server = ServeProcess(data_dir, free_port())
+    clickhouse_port = free_port()
+    server = ServeProcess(
+        data_dir, free_port(), {"STACKWISE_CLICKHOUSE_HTTP_PORT": str(clickhouse_port)}
+    )
     try:
         demo_dsn = server.wait_healthy()
         event_ids = send_errors(demo_dsn, CARTS, DIVISIONS)
@@ -120,6 +124,12 @@ def test_python_sdk_errors_are_stored_and_grouped_fully_embedded(tmp_path):
         project_id = int(demo_dsn.rsplit("/", 1)[1])
         assert_issues(postgres_url, project_id)
         assert server.descendants(), "embedded PostgreSQL and Redis run as children of serve"
+        # While serve holds the embedded ClickHouse, it is readable over HTTP.
+        live = clickhouse_connect.get_client(
+            dsn=f"http://127.0.0.1:{clickhouse_port}", database="stackwise"
+        )
+        assert live.query("SELECT count() FROM events").result_rows[0][0] == len(event_ids)
+        live.close()
     finally:
         code = server.stop(signal.SIGTERM)
     assert code == 0, server.log
