@@ -64,7 +64,9 @@ def event(rng: random.Random, group: int, now: float) -> dict:
             "values": [
                 {
                     "type": f"Error{group % 50}",
-                    "value": f"order {rng.randint(1, 10**6)} failed for {rng.randint(1, 999)} items",
+                    "value": (
+                        f"order {rng.randint(1, 10**6)} failed for {rng.randint(1, 999)} items"
+                    ),
                     "stacktrace": {"frames": frames},
                 }
             ]
