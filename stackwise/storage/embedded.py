@@ -10,20 +10,19 @@ starting another; only the starter stops it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import logging
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
 _STARTUP_TIMEOUT_S = 60.0
 
 
@@ -40,10 +39,10 @@ def _pgserver():
     return pgserver
 
 
-def _die_with_parent(sig: int) -> None:
-    # Runs in the child after setuid (a credential change would clear it).
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+def _dying_with_us(sig: signal.Signals, args: list[str], user: str | None = None) -> list[str]:
+    """Wrap a command so it exits when this process does (see die_with_parent)."""
+    wrapper = [sys.executable, "-m", "stackwise.storage.die_with_parent"]
+    return [*wrapper, sig.name, str(os.getpid()), user or "-", *args]
 
 
 def socket_dir(data_dir: Path) -> Path:
@@ -55,18 +54,21 @@ def socket_dir(data_dir: Path) -> Path:
     return path
 
 
-def _wait_for_socket(path: Path, process: subprocess.Popen[bytes], log_file: Path) -> None:
+def _wait_for_socket(
+    path: Path, process: subprocess.Popen[bytes], log_file: Path, what: str
+) -> None:
     deadline = time.monotonic() + _STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise EmbeddedServiceError(
-                f"{process.args[0]} exited with code {process.returncode}; see {log_file}"
+                f"{what} exited with code {process.returncode}; see {log_file}"
             )
         if _socket_accepts(path):
             return
         time.sleep(0.05)
     process.kill()
-    raise EmbeddedServiceError(f"{process.args[0]} did not start in time; see {log_file}")
+    process.wait()
+    raise EmbeddedServiceError(f"{what} did not start in time; see {log_file}")
 
 
 def _socket_accepts(path: Path) -> bool:
@@ -163,16 +165,14 @@ class EmbeddedPostgres:
         ]
         with open(log_file, "ab") as out:
             self._process = subprocess.Popen(
-                args,
+                # SIGINT is PostgreSQL's "fast shutdown": clients are disconnected cleanly.
+                _dying_with_us(signal.SIGINT, args, self._system_user()),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                user=self._system_user(),
-                # SIGINT is PostgreSQL's "fast shutdown": clients are disconnected cleanly.
-                preexec_fn=lambda: _die_with_parent(signal.SIGINT),  # noqa: PLW1509 - prctl only
                 start_new_session=True,
             )
-        _wait_for_socket(self.socket_path, self._process, log_file)
+        _wait_for_socket(self.socket_path, self._process, log_file, "PostgreSQL")
         self._wait_until_accepting(log_file)
 
     def _wait_until_accepting(self, log_file: Path) -> None:
@@ -254,14 +254,13 @@ class EmbeddedRedis:
             str(log_file),
         ]
         self._process = subprocess.Popen(
-            args,
+            _dying_with_us(signal.SIGTERM, args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),  # noqa: PLW1509 - prctl only
             start_new_session=True,
         )
-        _wait_for_socket(self.socket_path, self._process, log_file)
+        _wait_for_socket(self.socket_path, self._process, log_file, "Redis")
         return self.url
 
     def stop(self) -> None:
