@@ -130,12 +130,26 @@ def _follow_ups(
             result.analyses.append((state.id, "new_issue"))
 
 
+def _still_valid(conn: Connection, cached: dict[HashKey, int]) -> dict[HashKey, int]:
+    """Cached answers whose issue still exists unmerged (a reset, retention or a merge made
+    elsewhere can leave the cache behind the database); one query by primary key."""
+    if not cached:
+        return {}
+    rows = conn.execute(
+        "SELECT id FROM error_groups WHERE id = ANY(%s) AND merged_into IS NULL",
+        (sorted(set(cached.values())),),
+    ).fetchall()
+    alive = {row["id"] for row in rows}
+    return {key: group_id for key, group_id in cached.items() if group_id in alive}
+
+
 def assign_groups(ctx: WorkerContext, grouped: list[Grouped]) -> Assignment:
     result = Assignment()
     keys = list({g.key for g in grouped})
-    result.groups = _cached_groups(ctx, keys)
-    missing = {k for k in keys if k not in result.groups}
+    cached = _cached_groups(ctx, keys)
     with ctx.stack.pool.connection() as conn, conn.transaction():
+        result.groups = _still_valid(conn, cached)
+        missing = {k for k in keys if k not in result.groups}
         found = lookup_hashes(conn, missing)
         to_create = {g.key: _new_group(g) for g in grouped if g.key in missing - set(found)}
         created_map, created = create_groups(conn, list(to_create.values()))

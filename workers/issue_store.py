@@ -9,6 +9,7 @@ workers on overlapping batches lock them in the same order and cannot deadlock.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -74,7 +75,7 @@ def lookup_hashes(conn: Connection, keys: set[HashKey]) -> dict[HashKey, int]:
         """
         SELECT h.project_id, h.grouping_version, h.hash,
                coalesce(g.merged_into, g.id) AS group_id
-        FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS k(project_id, version, hash)
+        FROM unnest(%b::bigint[], %b::text[], %b::text[]) AS k(project_id, version, hash)
         JOIN group_hashes h
           ON h.project_id = k.project_id AND h.grouping_version = k.version AND h.hash = k.hash
         JOIN error_groups g ON g.id = h.group_id
@@ -99,9 +100,9 @@ def create_groups(conn: Connection, groups: list[NewGroup]) -> tuple[dict[HashKe
         INSERT INTO error_groups (project_id, fingerprint_hash, grouping_version, title, culprit,
                                   level, exception_type, first_seen, last_seen, metadata,
                                   sample_event)
-        SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
-                             %s::text[], %s::text[], %s::timestamptz[], %s::timestamptz[],
-                             %s::jsonb[], %s::bytea[])
+        SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[],
+                             %b::text[], %b::text[], %b::timestamptz[], %b::timestamptz[],
+                             %b::jsonb[], %b::bytea[])
         ON CONFLICT (project_id, fingerprint_hash, grouping_version)
         DO UPDATE SET project_id = excluded.project_id
         RETURNING id, project_id, grouping_version, fingerprint_hash, (xmax = 0) AS inserted
@@ -127,7 +128,7 @@ def create_groups(conn: Connection, groups: list[NewGroup]) -> tuple[dict[HashKe
     conn.execute(
         """
         INSERT INTO group_hashes (project_id, grouping_version, hash, group_id)
-        SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[])
+        SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::bigint[])
         ON CONFLICT DO NOTHING
         """,
         (
@@ -149,15 +150,15 @@ def record_occurrences(conn: Connection, occurrences: list[Occurrence]) -> list[
     rows = conn.execute(
         """
         INSERT INTO error_occurrences (project_id, group_id, event_id, occurred_at, received_at)
-        SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::uuid[], %s::timestamptz[],
-                             %s::timestamptz[])
+        SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::uuid[], %b::timestamptz[],
+                             %b::timestamptz[])
         ON CONFLICT (project_id, event_id) DO NOTHING
         RETURNING project_id, event_id
         """,
         (
             [o.project_id for o in occurrences],
             [o.group_id for o in occurrences],
-            [o.event_id for o in occurrences],
+            [uuid.UUID(hex=o.event_id) for o in occurrences],
             [_ts(o.occurred_at) for o in occurrences],
             [_ts(o.received_at) for o in occurrences],
         ),
@@ -174,7 +175,7 @@ def record_users(conn: Connection, occurrences: list[Occurrence]) -> dict[int, i
     rows = conn.execute(
         """
         INSERT INTO group_users (group_id, user_key)
-        SELECT * FROM unnest(%s::bigint[], %s::text[])
+        SELECT * FROM unnest(%b::bigint[], %b::text[])
         ON CONFLICT DO NOTHING
         RETURNING group_id
         """,
@@ -202,8 +203,8 @@ def record_releases(conn: Connection, occurrences: list[Occurrence]) -> None:
             """
             INSERT INTO group_releases AS r (group_id, release, environment, first_seen,
                                              last_seen, times_seen)
-            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],
-                                 %s::timestamptz[], %s::bigint[])
+            SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::timestamptz[],
+                                 %b::timestamptz[], %b::bigint[])
             ON CONFLICT (group_id, release, environment) DO UPDATE SET
                 first_seen = least(r.first_seen, excluded.first_seen),
                 last_seen = greatest(r.last_seen, excluded.last_seen),
@@ -223,7 +224,7 @@ def record_releases(conn: Connection, occurrences: list[Occurrence]) -> None:
         conn.execute(
             """
             INSERT INTO releases AS r (project_id, version, first_seen)
-            SELECT * FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[])
+            SELECT * FROM unnest(%b::bigint[], %b::text[], %b::timestamptz[])
             ON CONFLICT (project_id, version)
             DO UPDATE SET first_seen = least(r.first_seen, excluded.first_seen)
             """,
@@ -255,8 +256,8 @@ def bump_group_counters(
             users_seen = g.users_seen + s.users,
             first_seen = least(g.first_seen, s.first_seen),
             last_seen = greatest(g.last_seen, s.last_seen)
-        FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[],
-                    %s::timestamptz[]) AS s(id, n, users, first_seen, last_seen)
+        FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::timestamptz[],
+                    %b::timestamptz[]) AS s(id, n, users, first_seen, last_seen)
         WHERE g.id = s.id
         RETURNING g.id, g.project_id, g.status, g.times_seen - s.n AS times_seen_before,
                   g.times_seen, g.resolved_at, g.resolution, g.ignore_until,

@@ -39,7 +39,7 @@ def _releases_first_seen(conn: Connection, occurrences: list[Occurrence]) -> dic
         return {}
     rows = conn.execute(
         "SELECT project_id, version, first_seen FROM releases "
-        "WHERE (project_id, version) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))",
+        "WHERE (project_id, version) IN (SELECT * FROM unnest(%b::bigint[], %b::text[]))",
         ([p[0] for p in pairs], [p[1] for p in pairs]),
     ).fetchall()
     return {(r["project_id"], r["version"]): r["first_seen"] for r in rows}
@@ -127,7 +127,7 @@ def record_activities(conn: Connection, entries: list[tuple[int, int, str, dict]
         return
     conn.execute(
         "INSERT INTO group_activity (group_id, project_id, kind, data) "
-        "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::jsonb[])",
+        "SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::jsonb[])",
         (
             [e[0] for e in entries],
             [e[1] for e in entries],

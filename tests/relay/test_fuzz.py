@@ -10,6 +10,7 @@ import zlib
 
 import brotli
 import msgspec
+import pytest
 import zstandard
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -139,6 +140,10 @@ _COMPRESS = {
 }
 
 
+# The relay runs in this process: its background threads (Dramatiq's maintenance sampling,
+# the connection pool's jitter) use the global `random`, which Hypothesis reports as if a
+# strategy did. Our strategies do not; the warning is about the neighbours.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     body=st.one_of(
