@@ -111,7 +111,16 @@ class Flusher:
         settings = {"insert_deduplication_token": segment.token}
         accepted: Counter[tuple[int, int, str]] = Counter()
         event_rows = [
-            event_row(r.project_id, r.event_id, r.received_at, r.payload) for r in by_kind["event"]
+            event_row(
+                r.project_id,
+                r.event_id,
+                r.received_at,
+                r.payload,
+                r.sample_rate,
+                timestamp=r.timestamp,
+                event_type=r.event_type,
+            )
+            for r in by_kind["event"]
         ]
         tables = [
             ("events", rows_to_table(event_rows, EVENT_SCHEMA) if event_rows else None),
@@ -146,7 +155,16 @@ class Flusher:
         if not records:
             return None
         rows = [
-            transaction_row(r.project_id, r.event_id, r.received_at, r.payload) for r in records
+            transaction_row(
+                r.project_id,
+                r.event_id,
+                r.received_at,
+                r.payload,
+                r.sample_rate,
+                timestamp=r.timestamp,
+                start_timestamp=r.start_timestamp,
+            )
+            for r in records
         ]
         return rows_to_table(rows, TRANSACTION_SCHEMA)
 
@@ -178,6 +196,7 @@ def _batch(segment: Segment, events: list[SpoolRecord]) -> EventBatch:
                 timestamp=r.timestamp,
                 received_at=r.received_at,
                 payload=r.payload,
+                sample_rate=r.sample_rate,
             )
             for r in events
         ],

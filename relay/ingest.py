@@ -1,11 +1,14 @@
-"""From a parsed request to spool records: decode, normalize, classify each item.
+"""From a parsed request to spool records: decide, normalize, classify each item.
 
-Events and transactions are normalized and stored; attachments are stored with
-their item headers, tied to the envelope's event; sessions and client reports
-are kept for their ClickHouse tables; every other item type is counted and
-dropped. One bad item never loses the good ones beside it: an item that cannot
-be decoded is dropped and counted as invalid, the rest go on. Size limits are
-the exception: like Relay, an oversized item rejects the whole request (413).
+Per item, in order: refused by a quota or spike protection (outcome `rate_limited`),
+filtered by the project's inbound filters (`filtered`), sampled away by dynamic
+sampling (`sampled`), or normalized and kept (`accepted`, counted when stored).
+Attachments follow their event. Sessions and client reports are kept for their
+tables; every other item type is counted and dropped. One bad item never loses the
+good ones beside it: an undecodable item is dropped as `invalid`, the rest go on.
+Size limits are the exception: like Relay, an oversized item rejects the request.
+Every decision other than `accepted` becomes an outcome record in the same spool
+append, so the outcome counts add up to exactly what was sent.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import msgspec
 
 from relay.envelope import Envelope, Item
 from relay.errors import MALFORMED_JSON, BadRequest, PayloadTooLarge
+from relay.filters import filter_reason
 from relay.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_BYTES, MAX_EVENT_BYTES
 from relay.normalize import (
     clock_drift_s,
@@ -26,7 +30,10 @@ from relay.normalize import (
     normalize_payload,
     normalized_dict,
 )
+from relay.policy import ITEM_CATEGORIES, RequestPolicy
 from relay.records import SpoolRecord, encode_record
+from relay.sampling import event_trace_id, kept, read_view, signature
+from relay.tables import RelayOutcome, encode_outcome
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +41,27 @@ EVENT_ITEM_TYPES = frozenset({"event", "transaction", "security"})
 # Item types kept as sent for a table of their own (decoded by the flusher).
 KEPT_ITEM_TYPES = frozenset({"session", "sessions", "client_report"})
 _decode_json = msgspec.json.decode
+_NO_POLICY = RequestPolicy()
 
 
 @dataclass
 class IngestResult:
     event_id: str | None = None
     records: list[bytes] = field(default_factory=list)
-    # item type -> count, by outcome, for metrics and outcomes.
+    # item type -> count, by outcome, for metrics.
     accepted: Counter[str] = field(default_factory=Counter)
     invalid: Counter[str] = field(default_factory=Counter)
     ignored: Counter[str] = field(default_factory=Counter)
+    # (outcome, reason, category) -> quantity, for the outcomes table.
+    outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    # The quotas that refused some of this request's categories (for the response).
+    refusals: list[Any] = field(default_factory=list)
+
+    @property
+    def refused_everything(self) -> bool:
+        """Nothing was kept and something was rate limited: the answer is a 429."""
+        limited = any(outcome == "rate_limited" for outcome, _, _ in self.outcomes)
+        return limited and not self.accepted
 
 
 def decode_object(payload: bytes, what: str) -> dict[str, Any]:
@@ -65,6 +83,7 @@ def event_record(
     event: dict[str, Any] | None = None,
     drift_s: float = 0.0,
     fallback_event_id: str | None = None,
+    sample_rate: float = 1.0,
 ) -> SpoolRecord:
     if len(payload) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"{kind} item exceeds {MAX_EVENT_BYTES} bytes")
@@ -87,6 +106,7 @@ def event_record(
         timestamp=normalized.timestamp,
         start_timestamp=normalized.start_timestamp,
         event_type=normalized.type,
+        sample_rate=sample_rate,
     )
 
 
@@ -96,10 +116,42 @@ class _EnvelopeContext:
     received_at: float
     drift_s: float
     result: IngestResult
+    policy: RequestPolicy
     attachment_bytes: int = 0
+    # Why the envelope's event was not kept (its attachments follow it).
+    event_dropped: tuple[str, str] | None = None
+
+
+class _Dropped(Exception):
+    """The item was decided against: (outcome, reason)."""
+
+    def __init__(self, outcome: str, reason: str) -> None:
+        super().__init__(outcome, reason)
+        self.outcome = outcome
+        self.reason = reason
+
+
+def _sampling_decision(item: Item, ctx: _EnvelopeContext) -> float:
+    """The sample rate to store with a kept event; raises _Dropped when sampled away."""
+    policy = ctx.policy
+    if policy.sample_rate >= 1.0 or policy.seen is None:
+        return 1.0
+    view = read_view(item.payload)
+    trace_id = policy.trace_id or event_trace_id(view) or ctx.result.event_id or ""
+    if kept(trace_id, policy.sample_rate):
+        return policy.sample_rate
+    if view is not None and policy.seen.first_time(ctx.project_id, signature(view)):
+        return 1.0  # a signature never seen here: its issue must exist
+    raise _Dropped("sampled", "dynamic_sampling")
 
 
 def _ingest_event(item: Item, ctx: _EnvelopeContext) -> SpoolRecord:
+    policy = ctx.policy
+    if policy.filters is not None and item.type != "transaction":
+        reason = filter_reason(item.payload, policy.filters, client_ip=policy.client_ip)
+        if reason is not None:
+            raise _Dropped("filtered", reason)
+    rate = _sampling_decision(item, ctx)
     record = event_record(
         item.payload,
         kind=item.type,
@@ -107,6 +159,7 @@ def _ingest_event(item: Item, ctx: _EnvelopeContext) -> SpoolRecord:
         received_at=ctx.received_at,
         drift_s=ctx.drift_s,
         fallback_event_id=ctx.result.event_id,
+        sample_rate=rate,
     )
     ctx.result.event_id = ctx.result.event_id or record.event_id
     return record
@@ -117,6 +170,8 @@ def _ingest_attachment(item: Item, ctx: _EnvelopeContext) -> SpoolRecord:
     ctx.attachment_bytes += size
     if size > MAX_ATTACHMENT_BYTES or ctx.attachment_bytes > MAX_ATTACHMENTS_BYTES:
         raise PayloadTooLarge(f"attachments exceed {MAX_ATTACHMENTS_BYTES} bytes")
+    if ctx.event_dropped is not None:
+        raise _Dropped(*ctx.event_dropped)
     if ctx.result.event_id is None:
         raise BadRequest("attachment without an event id in the envelope header")
     return SpoolRecord(
@@ -153,11 +208,74 @@ def _handler(item_type: str):
 
 
 def _events_first(envelope: Envelope) -> list[Item]:
-    # Attachments are tied to the envelope's event: learn its id before storing them.
+    # Attachments are tied to the envelope's event: learn its id (and fate) first.
     return sorted(envelope.items, key=lambda item: item.type not in EVENT_ITEM_TYPES)
 
 
-def ingest_envelope(envelope: Envelope, *, project_id: int, received_at: float) -> IngestResult:
+def _quantity(item: Item) -> int:
+    if item.type == "sessions":
+        return 1
+    return max(1, item.headers.item_count or 1)
+
+
+def _ingest_item(item: Item, ctx: _EnvelopeContext) -> None:
+    handler = _handler(item.type)
+    result = ctx.result
+    if handler is None:
+        result.ignored[item.type] += 1
+        return
+    category = ITEM_CATEGORIES.get(item.type, item.type)
+    try:
+        refusal = ctx.policy.refused.get(category)
+        if refusal is not None:
+            raise _Dropped("rate_limited", refusal.quota.reason)
+        record = handler(item, ctx)
+    except _Dropped as dropped:
+        result.outcomes[(dropped.outcome, dropped.reason, category)] += _quantity(item)
+        if item.type in EVENT_ITEM_TYPES and ctx.event_dropped is None:
+            ctx.event_dropped = (dropped.outcome, dropped.reason)
+        return
+    except PayloadTooLarge:
+        raise
+    except BadRequest as e:
+        log.info("dropping invalid %s item: %s", item.type, e.detail)
+        result.invalid[item.type] += 1
+        result.outcomes[("invalid", "invalid_item", category)] += 1
+        return
+    result.records.append(encode_record(record))
+    result.accepted[item.type] += 1
+
+
+def outcome_records(result: IngestResult, project_id: int, received_at: float) -> list[bytes]:
+    return [
+        encode_record(
+            SpoolRecord(
+                kind="outcome",
+                project_id=project_id,
+                event_id="",
+                received_at=received_at,
+                payload=encode_outcome(
+                    RelayOutcome(
+                        timestamp=received_at,
+                        outcome=outcome,
+                        reason=reason,
+                        category=category,
+                        quantity=quantity,
+                    )
+                ),
+            )
+        )
+        for (outcome, reason, category), quantity in result.outcomes.items()
+    ]
+
+
+def ingest_envelope(
+    envelope: Envelope,
+    *,
+    project_id: int,
+    received_at: float,
+    policy: RequestPolicy = _NO_POLICY,
+) -> IngestResult:
     result = IngestResult()
     if envelope.headers.event_id:
         result.event_id = normalize_event_id(envelope.headers.event_id)
@@ -166,42 +284,27 @@ def ingest_envelope(envelope: Envelope, *, project_id: int, received_at: float) 
         received_at=received_at,
         drift_s=clock_drift_s(envelope.headers.sent_at, received_at),
         result=result,
+        policy=policy,
     )
     for item in _events_first(envelope):
-        handler = _handler(item.type)
-        if handler is None:
-            result.ignored[item.type] += 1
-            continue
-        try:
-            record = handler(item, ctx)
-        except PayloadTooLarge:
-            raise
-        except BadRequest as e:
-            log.info("dropping invalid %s item: %s", item.type, e.detail)
-            result.invalid[item.type] += 1
-            continue
-        result.records.append(encode_record(record))
-        result.accepted[item.type] += 1
+        _ingest_item(item, ctx)
+    result.records += outcome_records(result, project_id, received_at)
     return result
 
 
-def ingest_events(
-    events: list[dict[str, Any]], raw: bytes, *, kind: str, project_id: int, received_at: float
-) -> IngestResult:
-    """Already decoded events from one request body (/store/, /security/)."""
-    result = IngestResult()
-    for event in events:
-        record = event_record(
-            raw, kind=kind, event=event, project_id=project_id, received_at=received_at
-        )
-        result.event_id = result.event_id or record.event_id
-        result.records.append(encode_record(record))
-        result.accepted[kind] += 1
-    return result
+def single_item_envelope(payload: bytes, item_type: str) -> Envelope:
+    """The legacy endpoints' one event, as an envelope, so it takes the same path."""
+    from relay.envelope import EnvelopeHeaders, ItemHeaders
+
+    return Envelope(
+        headers=EnvelopeHeaders(),
+        raw_headers=b"{}",
+        items=[Item(headers=ItemHeaders(type=item_type), raw_headers=b"", payload=payload)],
+    )
 
 
-def ingest_store(body: bytes, *, project_id: int, received_at: float) -> IngestResult:
-    """The legacy endpoint: one JSON event per request; errors are the request's errors."""
+def store_envelope(body: bytes) -> Envelope:
+    """`/store/`: one JSON event per request; a body that is no event is a 400 here."""
     event = decode_object(body, "event")
     kind = "transaction" if event.get("type") == "transaction" else "event"
-    return ingest_events([event], body, kind=kind, project_id=project_id, received_at=received_at)
+    return single_item_envelope(body, kind)

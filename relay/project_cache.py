@@ -17,7 +17,12 @@ from dataclasses import dataclass
 from psycopg_pool import ConnectionPool
 
 from relay.errors import Forbidden
-from stackwise.project_config import ProjectConfig, parse_config
+from stackwise.project_config import (
+    ProjectConfig,
+    RateLimitSettings,
+    parse_config,
+    parse_key_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,7 @@ class KeyState:
     public_key: str
     project_id: int
     is_active: bool
+    rate_limits: RateLimitSettings | None = None
 
 
 class ProjectCache:
@@ -49,8 +55,18 @@ class ProjectCache:
     def load(self) -> None:
         """Read every key and project (blocking); runs in a worker thread."""
         with self._pool.connection() as conn:
-            keys = conn.execute("SELECT public_key, project_id, is_active FROM project_keys")
-            new_keys = {row["public_key"]: KeyState(**row) for row in keys}
+            keys = conn.execute(
+                "SELECT public_key, project_id, is_active, config FROM project_keys"
+            )
+            new_keys = {
+                row["public_key"]: KeyState(
+                    public_key=row["public_key"],
+                    project_id=row["project_id"],
+                    is_active=row["is_active"],
+                    rate_limits=parse_key_config(row["config"]).rate_limits,
+                )
+                for row in keys
+            }
             projects = conn.execute("SELECT id, slug, config FROM projects")
             new_projects = {
                 row["id"]: ProjectState(
@@ -75,7 +91,7 @@ class ProjectCache:
             except Exception:
                 log.exception("refreshing project keys failed; keeping the cached ones")
 
-    async def authorize(self, public_key: str, project_id: int) -> ProjectState:
+    async def authorize(self, public_key: str, project_id: int) -> tuple[ProjectState, KeyState]:
         key = self._keys.get(public_key)
         if key is None and time.monotonic() - self._last_refresh >= _MIN_MISS_REFRESH_INTERVAL_S:
             try:
@@ -92,4 +108,4 @@ class ProjectCache:
         project = self._projects.get(project_id)
         if project is None:
             raise Forbidden(f"unknown project {project_id}")
-        return project
+        return project, key

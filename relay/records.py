@@ -19,6 +19,8 @@ class SpoolRecord(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     timestamp: float = 0.0
     start_timestamp: float = 0.0
     event_type: str = ""
+    # The fraction of this traffic dynamic sampling kept when it kept this event.
+    sample_rate: float = 1.0
 
 
 encode_record = msgspec.msgpack.Encoder().encode

@@ -7,12 +7,15 @@ import threading
 import time
 from collections.abc import Callable
 
+import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 from sanic import Sanic
 
-from relay.app import RelayDeps, create_app
+from relay.app import create_app
+from relay.deps import RelayDeps
 from relay.flusher import BatchSink, Flusher
 from relay.metrics import RelayMetrics
+from relay.policy import Policy
 from relay.project_cache import ProjectCache
 from relay.spool import Spool
 from stackwise.queue import PROCESS_EVENTS, enqueue, queue_depth
@@ -52,6 +55,7 @@ class RelayService:
             self.metrics,
         )
         self.project_cache = ProjectCache(stack.pool)
+        self.policy = Policy(aioredis.from_url(stack.redis_url), settings.redis_namespace)
         deps = RelayDeps(
             project_cache=self.project_cache,
             spool=self.spool,
@@ -64,6 +68,7 @@ class RelayService:
             },
             key_refresh_interval_s=settings.key_refresh_interval_s,
             extra_metrics=extra_metrics or [],
+            policy=self.policy,
         )
         self.app: Sanic = create_app(deps, name=app_name)
 

@@ -92,6 +92,19 @@ class ProjectConfig(_Section):
     notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
 
 
+class KeyConfig(_Section):
+    """A DSN key's own settings: its quotas (within the project's)."""
+
+    rate_limits: RateLimitSettings | None = None
+
+
+def parse_key_config(document: dict[str, Any] | None) -> KeyConfig:
+    try:
+        return msgspec.convert(document or {}, KeyConfig)
+    except msgspec.ValidationError as e:
+        raise ConfigError(str(e)) from e
+
+
 class ConfigError(ValueError):
     """A configuration change does not fit the schema; the message names the path."""
 

@@ -111,3 +111,61 @@ def test_a_csp_report_becomes_a_readable_security_event(relay):
     report = json.loads((CORPUS / "spec/security-csp.body").read_bytes())["csp-report"]
     assert message.startswith("Blocked ")
     assert json.loads(payload)["csp"]["document_uri"] == report["document-uri"]
+
+
+def test_historic_and_drifting_timestamps_are_stored_as_the_event_happened(relay):
+    import time
+    from datetime import UTC, datetime
+
+    import msgspec
+
+    from relay.envelope import serialize_envelope
+    from tests.relay.conftest import PUBLIC_KEY
+
+    three_days_ago = time.time() - 3 * 86400
+    iso = datetime.fromtimestamp(three_days_ago, UTC).isoformat().replace("+00:00", "Z")
+    historic = uuid.uuid4().hex
+    drifting = uuid.uuid4().hex
+    # A client whose clock is two hours slow: sent_at and timestamp are both early.
+    slow = time.time() - 7200
+    bodies = [
+        serialize_envelope(
+            {"event_id": historic},
+            [
+                (
+                    {"type": "event"},
+                    msgspec.json.encode({"event_id": historic, "timestamp": iso, "message": "old"}),
+                )
+            ],
+        ),
+        serialize_envelope(
+            {"event_id": drifting, "sent_at": datetime.fromtimestamp(slow, UTC).isoformat()},
+            [
+                (
+                    {"type": "event"},
+                    msgspec.json.encode(
+                        {"event_id": drifting, "timestamp": slow - 30, "message": "drift"}
+                    ),
+                )
+            ],
+        ),
+    ]
+    for body in bodies:
+        response = relay.http.post(
+            f"/api/{PROJECT_ID}/envelope/",
+            content=body,
+            headers={"X-Sentry-Auth": f"Sentry sentry_key={PUBLIC_KEY}"},
+        )
+        assert response.status_code == 200
+    ids = ", ".join(f"'{uuid.UUID(e)}'" for e in (historic, drifting))
+    assert wait_for_rows(relay, f"SELECT count() FROM events WHERE event_id IN ({ids})", 2) == 2
+    stored = dict(
+        relay.stack.clickhouse()
+        .query(
+            f"SELECT replaceAll(toString(event_id), '-', ''), toFloat64(timestamp) FROM events "
+            f"WHERE event_id IN ({ids})"
+        )
+        .result_rows
+    )
+    assert abs(stored[historic] - three_days_ago) < 1
+    assert abs(stored[drifting] - (time.time() - 30)) < 10

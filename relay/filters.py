@@ -1,0 +1,245 @@
+"""Inbound filters, after Sentry's: events a project chose not to keep, dropped at the edge.
+
+Each filter, when enabled in the project's configuration, names the reason recorded in
+the outcomes: `localhost`, `browser-extensions`, `legacy-browsers`, `web-crawlers`,
+`release-version`, `error-message`, `ip-address`. Patterns follow the lists Sentry's
+Relay ships (relay-filter): known browser-extension errors and sources, crawler user
+agents, and the browser versions Sentry calls legacy.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import re
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+from stackwise.project_config import FilterSettings
+
+_EXTENSION_ERRORS = re.compile(
+    r"top\.GLOBALS|originalCreateNotification|canvas\.contentDocument|"
+    r"MyApp_RemoveAllHighlights|tt\.epicplay\.com|Can't find variable: ZiteReader|"
+    r"jigsaw is not defined|ComboSearch is not defined|http://loading\.retry\.widdit\.com/|"
+    r"atomicFindClose|fb_xd_fragment|bmi_SafeAddOnload|EBCallBackMessageReceived|"
+    r"conduitPage|plugin\.setSuspendState is not a function|"
+    r"Extension context invalidated|webkit-masked-url:|"
+    r"^Non-Error promise rejection captured with value: Object Not Found Matching Id",
+)
+_EXTENSION_SOURCES = re.compile(
+    r"^(chrome|chrome-extension|moz-extension|safari-extension|safari-web-extension|"
+    r"ms-browser-extension|resource|webkit-masked-url)://|"
+    r"graph\.facebook\.com|connect\.facebook\.net/en_US/all\.js|"
+    r"eatdifferent\.com\.woopra-ns\.com|static\.woopra\.com/js/woopra\.js|"
+    r"^libraryIn /[^/]+/|plugin\.js|^\s*$",
+    re.IGNORECASE,
+)
+_CRAWLERS = re.compile(
+    r"Mediapartners-Google|AdsBot-Google|Googlebot|FeedFetcher-Google|Storebot-Google|"
+    r"BingBot|BingPreview|Baiduspider|Slurp|Sogou|facebook|ia_archiver|bots?[/\s\)\;]|"
+    r"spider[/\s\)\;]|Slack|Calypso AppCrawler|pingdom|lyticsbot|AWS Security Scanner|"
+    r"HubSpot Crawler|Bytespider|Amazonbot|GPTBot|ClaudeBot|PetalBot|YandexBot|"
+    r"AhrefsBot|SemrushBot|DuckDuckBot|Applebot|crawler",
+    re.IGNORECASE,
+)
+# Sentry's "legacy browsers": IE up to 11, Safari before 6, Opera before 15, Opera Mini
+# before 8, Android's stock browser before 4, and very old Firefox and Chrome.
+_LEGACY = (
+    (re.compile(r"MSIE (\d+)"), 12),
+    (re.compile(r"Trident/7\.0.*rv:11"), None),
+    (re.compile(r"Version/(\d+)[\d.]* .*Safari/(?!.*Chrome)"), 6),
+    (re.compile(r"Opera/.*Version/(\d+)|OPR/(\d+)"), 15),
+    (re.compile(r"Opera Mini/(\d+)"), 8),
+    (re.compile(r"Android (\d+)[\d.]*;.*Version/[\d.]+ (?:Mobile )?Safari"), 4),
+    (re.compile(r"Firefox/(\d+)"), 60),
+    (re.compile(r"Chrome/(\d+)"), 60),
+)
+_LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
+
+
+class _Frame(msgspec.Struct):
+    abs_path: Any = None
+    filename: Any = None
+
+
+class _Stack(msgspec.Struct):
+    frames: list[_Frame] | None = None
+
+
+class _Exception(msgspec.Struct):
+    type: Any = None
+    value: Any = None
+    stacktrace: _Stack | None = None
+
+
+class _Exceptions(msgspec.Struct):
+    values: list[_Exception] | None = None
+
+
+class _Request(msgspec.Struct):
+    url: Any = None
+    headers: dict[str, Any] | list[Any] | None = None
+    env: dict[str, Any] | None = None
+
+
+class _User(msgspec.Struct):
+    ip_address: Any = None
+
+
+class _LogEntry(msgspec.Struct):
+    formatted: Any = None
+    message: Any = None
+
+
+class FilterView(msgspec.Struct):
+    """What the filters read of an event (decoded only when the project enabled some)."""
+
+    release: Any = None
+    message: Any = None
+    logentry: _LogEntry | None = None
+    exception: _Exceptions | list[_Exception] | None = None
+    request: _Request | None = None
+    user: _User | None = None
+
+
+_decode_view = msgspec.json.Decoder(FilterView).decode
+
+
+def any_enabled(settings: FilterSettings) -> bool:
+    return bool(
+        settings.localhost
+        or settings.browser_extensions
+        or settings.legacy_browsers
+        or settings.web_crawlers
+        or settings.releases
+        or settings.error_messages
+        or settings.client_ips
+    )
+
+
+def _exceptions(view: FilterView) -> list[_Exception]:
+    values = view.exception
+    if isinstance(values, _Exceptions):
+        values = values.values
+    return [v for v in values or [] if isinstance(v, _Exception)]
+
+
+def _header(view: FilterView, name: str) -> str:
+    headers = view.request.headers if view.request else None
+    if isinstance(headers, dict):
+        pairs = list(headers.items())
+    elif isinstance(headers, list):
+        pairs = [h for h in headers if isinstance(h, list | tuple) and len(h) == 2]
+    else:
+        return ""
+    for key, value in pairs:
+        if isinstance(key, str) and key.lower() == name:
+            return str(value)
+    return ""
+
+
+def _client_ip(view: FilterView, fallback: str | None) -> str | None:
+    ip = view.user.ip_address if view.user else None
+    if isinstance(ip, str) and ip and ip != "{{auto}}":
+        return ip
+    env = view.request.env if view.request and isinstance(view.request.env, dict) else {}
+    return str(env.get("REMOTE_ADDR") or "") or fallback
+
+
+def _messages(view: FilterView) -> list[str]:
+    found = [f"{e.type}: {e.value}" if e.type else str(e.value) for e in _exceptions(view)]
+    if view.logentry is not None:
+        found.append(str(view.logentry.formatted or view.logentry.message or ""))
+    if isinstance(view.message, str):
+        found.append(view.message)
+    return found
+
+
+def is_localhost(view: FilterView, client_ip: str | None) -> bool:
+    url = view.request.url if view.request else None
+    host = urlsplit(url).hostname if isinstance(url, str) else None
+    return client_ip in _LOCAL_HOSTS or (host or "").lower() in _LOCAL_HOSTS
+
+
+def from_browser_extension(view: FilterView) -> bool:
+    for exception in _exceptions(view):
+        if _EXTENSION_ERRORS.search(f"{exception.type or ''}: {exception.value or ''}"):
+            return True
+        frames = exception.stacktrace.frames if exception.stacktrace else None
+        if frames:
+            source = frames[-1].abs_path or frames[-1].filename
+            if isinstance(source, str) and _EXTENSION_SOURCES.search(source):
+                return True
+    return False
+
+
+def is_legacy_browser(user_agent: str) -> bool:
+    for pattern, below in _LEGACY:
+        match = pattern.search(user_agent)
+        if match is None:
+            continue
+        if below is None:
+            return True
+        version = next((int(g) for g in match.groups() if g), None)
+        if version is not None and version < below:
+            return True
+    return False
+
+
+def is_crawler(user_agent: str) -> bool:
+    return bool(user_agent) and _CRAWLERS.search(user_agent) is not None
+
+
+@lru_cache(maxsize=1024)
+def _networks(ranges: tuple[str, ...]) -> tuple:
+    networks = []
+    for text in ranges:
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
+def _ip_in(ip: str | None, ranges: list[str]) -> bool:
+    if not ip:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in network for network in _networks(tuple(ranges)))
+
+
+def _glob_any(value: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(value.lower(), p.lower()) for p in patterns)
+
+
+def filter_reason(
+    payload: bytes, settings: FilterSettings, *, client_ip: str | None = None
+) -> str | None:
+    """The reason this event is filtered out, or None to keep it."""
+    try:
+        view = _decode_view(payload)
+    except msgspec.DecodeError:
+        return None  # normalization decides about malformed events
+    ip = _client_ip(view, client_ip)
+    user_agent = _header(view, "user-agent")
+    release = view.release if isinstance(view.release, str) else ""
+    checks = (
+        (settings.localhost and is_localhost(view, ip), "localhost"),
+        (settings.browser_extensions and from_browser_extension(view), "browser-extensions"),
+        (settings.legacy_browsers and is_legacy_browser(user_agent), "legacy-browsers"),
+        (settings.web_crawlers and is_crawler(user_agent), "web-crawlers"),
+        (bool(settings.releases) and _glob_any(release, settings.releases), "release-version"),
+        (
+            bool(settings.error_messages)
+            and any(_glob_any(m, settings.error_messages) for m in _messages(view)),
+            "error-message",
+        ),
+        (bool(settings.client_ips) and _ip_in(ip, settings.client_ips), "ip-address"),
+    )
+    return next((reason for matched, reason in checks if matched), None)
