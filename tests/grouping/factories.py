@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import sys
 from hashlib import md5
+from pathlib import Path
 from typing import Any
 
 from workers.grouping import GroupingConfig, GroupingResult, get_config, group_event
+
+ENVELOPES = Path(__file__).parents[2] / "fixtures" / "envelopes"
+# The recorder's own envelope decoder: test inputs as the SDKs really sent them.
+_spec = importlib.util.spec_from_file_location(
+    "envelope_codec", ENVELOPES.parent / "record" / "envelope_codec.py"
+)
+codec = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("envelope_codec", codec)
+_spec.loader.exec_module(codec)
+
+
+def recorded_event(name: str) -> dict[str, Any]:
+    """The event item of a recorded envelope, e.g. `node/message_error`."""
+    sidecar = json.loads((ENVELOPES / f"{name}.json").read_text())
+    body = (ENVELOPES / f"{name}.envelope").read_bytes()
+    envelope = codec.parse_envelope(
+        codec.decode_body(body, sidecar["headers"].get("content-encoding"))
+    )
+    return next(item.json() for item in envelope.items if item.type == "event")
 
 
 def expected_hash(*values: str) -> str:

@@ -12,6 +12,7 @@ from tests.grouping.factories import (
     native_frame,
     py_frame,
 )
+from workers.grouping.minified import WEAK_STACK_VALUE_HINT
 
 
 def test_python_module_wins_over_filename_and_short_context_lines_count():
@@ -74,13 +75,16 @@ def test_javascript_unknown_functions_and_native_code_frames_are_ignored():
     assert (False, "ignored low quality javascript frame") in hint_of(result, "frame")
 
 
-def test_a_stack_of_only_unknown_javascript_functions_still_hides_the_value():
-    # Sentry computes the frame flag before ignoring "?": the stack still
-    # "contributes", with nothing to hash, so the value does not count.
+def test_a_stack_of_only_unknown_javascript_functions_lets_the_value_count():
+    # Sentry flags such frames as contributing with nothing to hash, which
+    # would hide the value and merge every error of one type; v1 treats the
+    # stack as too weak (see workers/grouping/minified.py).
     frames = [js_frame("?"), js_frame("<anonymous>")]
-    first = group(exception_event("Error", "one", frames, platform="javascript"))
+    first = group(exception_event("Error", "one", frames, platform="javascript"), explain=True)
     second = group(exception_event("Error", "two", frames, platform="javascript"))
-    assert first.hash == second.hash == expected_hash("Error")
+    assert first.hash == expected_hash("Error", "one")
+    assert second.hash == expected_hash("Error", "two")
+    assert hint_of(first, "value") == [(True, WEAK_STACK_VALUE_HINT)]
 
 
 def test_a_single_url_frame_without_function_is_ignored():

@@ -158,3 +158,31 @@ def test_changing_the_exception_type_always_changes_the_fingerprint(
 def test_arbitrary_json_never_raises(payload):
     event = payload if isinstance(payload, dict) else {"exception": payload}
     assert len(group(event, explain=True).hash) == 32
+
+
+mangled_names = st.text(string.ascii_letters + "$_", min_size=1, max_size=1) | st.tuples(
+    st.sampled_from(string.ascii_letters + "$_"),
+    st.sampled_from(string.ascii_letters + "0123456789"),
+).map("".join)
+content_hashes = (
+    st.integers(16**7, 16**8 - 1)
+    .map(lambda n: f"{n:08x}")
+    .filter(lambda h: any(c.isdigit() for c in h) and any(c.isalpha() for c in h))
+)
+qualifiers = st.sampled_from(["", "Object.", "HTMLButtonElement.", "n.", "new "])
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(qualifiers, mangled_names), min_size=6, max_size=6), content_hashes)
+def test_a_minified_deploy_never_changes_the_fingerprint(names, content_hash):
+    def event(frame_names, bundle_hash):
+        url = f"https://cdn.shop.example/static/js/main.{bundle_hash}.js"
+        frames = [
+            {"filename": url, "function": q + n, "lineno": 1, "colno": 10 * i, "in_app": True}
+            for i, (q, n) in enumerate(frame_names)
+        ]
+        value = "Cannot read properties of undefined (reading 'total')"
+        return exception_event("TypeError", value, frames, platform="javascript")
+
+    first_deploy = [("Object.", name) for name in "etnrio"]
+    assert group(event(names, content_hash)).hash == group(event(first_deploy, "3f2a1b9c")).hash

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 
-from workers.grouping.components import Component
+from workers.grouping.components import Component, StacktraceComponent
 from workers.grouping.event import SingleException
 from workers.grouping.normalize import PreparedEvent
 from workers.grouping.strategies import (
@@ -26,11 +26,16 @@ from workers.grouping.strategies import (
 VARIANTS = ("system", "app")
 
 
-def _exception_key(exception: SingleException, stacks: dict[str, Component] | None) -> tuple:
+def _exception_key(
+    exception: SingleException, stacks: dict[str, StacktraceComponent] | None
+) -> tuple:
     """Everything of one exception that its components depend on."""
     mechanism = exception.mechanism
     ns_error = mechanism and mechanism.meta and mechanism.meta.ns_error
-    value_ignored = stacks is not None and all(c.contributes for c in stacks.values())
+    # Stack components are StacktraceComponents: `weak` ones let the value count.
+    value_ignored = stacks is not None and all(
+        c.contributes and not c.weak for c in stacks.values()
+    )
     return (
         stacks and stacks["system"],
         stacks and stacks["app"],
@@ -93,21 +98,26 @@ def filter_exception_groups(
         return everything
     children: dict[int, list[int]] = {}
     by_id: dict[int, int] = {}
+    ids: dict[int, int] = {}  # index -> exception_id
+    groups: set[int] = set()  # indices of exception groups
     for index in reversed(everything):
         mechanism = exceptions[index].mechanism
         if mechanism is None or mechanism.exception_id is None:
             return everything  # not an exception group: every exception counts
         by_id[mechanism.exception_id] = index
+        ids[index] = mechanism.exception_id
+        if mechanism.is_exception_group:
+            groups.add(index)
         if mechanism.parent_id is not None:
             children.setdefault(mechanism.parent_id, []).append(index)
     if 0 not in by_id:
         return everything
 
     def kids(index: int) -> list[int]:
-        return children.get(exceptions[index].mechanism.exception_id, [])
+        return children.get(ids[index], [])
 
     def top_level(index: int):
-        if exceptions[index].mechanism.is_exception_group:
+        if index in groups:
             for child in kids(index):
                 yield from top_level(child)
         else:

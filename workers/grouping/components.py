@@ -78,9 +78,17 @@ class Component:
 class FrameComponent(Component):
     """A frame; its children are shared, immutable, cached per frame identity."""
 
-    __slots__ = ("flat", "frame")
+    __slots__ = ("flat", "frame", "identifies")
 
-    def __init__(self, children: tuple, flat: tuple[str, ...], contributes: bool, hint, frame):
+    def __init__(  # noqa: PLR0917
+        self,
+        children: tuple,
+        flat: tuple[str, ...],
+        contributes: bool,
+        hint,
+        frame,
+        identifies: bool = True,
+    ):
         self._leaves = None
         self._hash = None
         self.id = "frame"
@@ -89,6 +97,18 @@ class FrameComponent(Component):
         self.hint = hint
         self.flat = flat
         self.frame = frame
+        self.identifies = identifies  # see FrameFacts.identifies
+
+
+class StacktraceComponent(Component):
+    """A stack trace; `weak` when no contributing frame names code (only
+    minified bundle names, or nothing): the exception value then counts too."""
+
+    __slots__ = ("weak",)
+
+    def __init__(self, frames: list, contributes: bool | None = None, hint: str | None = None):
+        super().__init__("stacktrace", frames, contributes, hint)
+        self.weak = not any(f.contributes and f.identifies for f in frames)
 
 
 def _any_contributes(values) -> bool:

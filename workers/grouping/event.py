@@ -94,6 +94,20 @@ class Template(msgspec.Struct, gc=False):
     context_line: str | None = None
 
 
+class CspReport(msgspec.Struct, gc=False):
+    """The `csp` interface the relay builds from a browser's CSP violation report."""
+
+    effective_directive: str | None = None
+    violated_directive: str | None = None
+    blocked_uri: str | None = None
+
+
+class HostnameReport(msgspec.Struct, gc=False):
+    """The `hpkp`, `expectct` and `expectstaple` interfaces: grouping reads the host."""
+
+    hostname: str | None = None
+
+
 class Sdk(msgspec.Struct, gc=False):
     name: str | None = None
 
@@ -116,6 +130,10 @@ class Event(msgspec.Struct, gc=False):
         default=None, name="sentry.interfaces.Message"
     )
     template: Template | None = None
+    csp: CspReport | None = None
+    hpkp: HostnameReport | None = None
+    expectct: HostnameReport | None = None
+    expectstaple: HostnameReport | None = None
     fingerprint: list[Any] | None = None
     checksum: str | None = None
     tags: dict[str, Any] | list[Any] | None = None

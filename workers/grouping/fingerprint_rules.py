@@ -100,9 +100,11 @@ class FingerprintRule:
         return True
 
 
-# Cheap groups first; the family group is checked once per event platform
-# (FingerprintRule.may_match_family) and left out of per-event matching.
-_GROUP_ORDER = ("exceptions", "messages", "log_info", "sdk", "release", "tags", "frames")
+# Cheap groups first (a message glob runs a regex over every message and
+# exception value: after the tag lookups); the family group is checked once
+# per event platform (FingerprintRule.may_match_family) and left out of
+# per-event matching.
+_GROUP_ORDER = ("exceptions", "log_info", "sdk", "release", "tags", "messages", "frames")
 
 
 def _group_matchers(matchers) -> tuple[tuple[str, tuple[FingerprintMatcher, ...]], ...]:
@@ -220,7 +222,15 @@ def rule_matches(rule: FingerprintRule, values_for: Callable[[str], list[dict]])
     Family matchers are not in `rule.groups`: callers pass only rules whose
     family matchers accept the event (see `may_match_family`).
     """
+    # Plain loops: this runs for every event of a family with rules, and
+    # generator frames cost more than the tests themselves.
     for group, matchers in rule.groups:
-        if not any(all(m.matches(item) for m in matchers) for item in values_for(group)):
+        for item in values_for(group):
+            for matcher in matchers:
+                if matcher.test(item) is matcher.negated:
+                    break
+            else:
+                break  # every matcher accepted this item
+        else:
             return False
     return True

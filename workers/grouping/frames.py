@@ -6,8 +6,10 @@ normalized function and, for javascript/node/python/php/ruby, the source line
 when it is at most 120 characters. Line and column numbers never count. Native
 frames drop the filename when a function is known ("function names usually
 describe a full namespace"). JavaScript frames trim `Object.foo` to `foo`,
-ignore unknown function names and drop eval / native-code frames entirely so
-different browsers group together.
+ignore unknown function names and drop eval / `new Function` / native-code
+frames entirely so different browsers group together. Generated code loses its
+per-run names (`generated`); minified JavaScript frames lose their per-build
+names (`minified`, a v1 rule beyond Sentry's).
 """
 
 from __future__ import annotations
@@ -15,33 +17,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from workers.grouping import minified
 from workers.grouping.components import Component
 from workers.grouping.functions import family_for_platform, trim_function_name
+from workers.grouping.generated import RUBY_ERB, generated_filename, java_module, php_closure
 
 CONTEXT_LINE_PLATFORMS = frozenset({"javascript", "node", "python", "php", "ruby"})
 MAX_CONTEXT_LINE = 120
 _BASENAME = re.compile(r"[/\\]")
-_RUBY_ERB = re.compile(r"__\d{4,}_\d{4,}$")
-_JAVA_REFLECT = re.compile(r"(sun\.reflect\.Generated(?:Serialization)?ConstructorAccessor)\d+")
-_JAVA_CGLIB = re.compile(r"(\$\$[\w_]+?CGLIB\$\$)[a-fA-F0-9]+(_[0-9]+)?")
-_JAVA_ASSIST = re.compile(r"(\$\$_javassist)(?:_seam)?(?:_[0-9]+)?")
-_CLOJURE = re.compile(r"(\$fn__)\d+")
-_JAVA_ENHANCER_BY = re.compile(r"(\$\$EnhancerBy[\w_]+?\$\$)[a-fA-F0-9]+(_[0-9]+)?")
-_JAVA_FAST_CLASS_BY = re.compile(r"(\$\$FastClassBy[\w_]+?\$\$)[a-fA-F0-9]+(_[0-9]+)?")
-_JAVA_HIBERNATE_PROXY = re.compile(r"(\$\$_hibernate_proxy\$\$)\w+")
-_JAVA_CODEGEN = (
-    _JAVA_REFLECT,
-    _JAVA_CGLIB,
-    _JAVA_ASSIST,
-    _CLOJURE,
-    _JAVA_ENHANCER_BY,
-    _JAVA_FAST_CLASS_BY,
-    _JAVA_HIBERNATE_PROXY,
-)
 _JS_UNKNOWN_FUNCTIONS = frozenset(
-    {"?", "<anonymous function>", "<anonymous>", "Anonymous function"}
+    {
+        *("?", "<anonymous function>", "<anonymous>", "Anonymous function"),
+        # What every engine calls `new Function` code.
+        "anonymous",
+        # Safari's names for top-level code, which Chrome and Firefox leave unnamed.
+        *("global code", "module code"),
+    }
 )
 _JS_LOW_QUALITY_PATHS = frozenset({"[native code]", "native code", "eval code", "<anonymous>"})
+# Firefox names eval'd code "page.js line 2 > eval", `new Function` code
+# "page.js line 2 > Function"; V8 "eval at f (page.js:1:2)".
+_JS_DYNAMIC_PATH = re.compile(r" > (?:eval|Function)(?::\d+)*$|^eval at ")
 _URL_PREFIXES = ("http:", "https:", "applewebdata:", "blob:")
 
 
@@ -53,6 +49,9 @@ class FrameFacts:
     flat: tuple[str, ...]  # contributing leaf values, precomputed for hashing
     contributes: bool
     hint: str | None
+    # Whether the frame names code: a module, function or source line, or a
+    # file that is not a minified bundle (see `minified`).
+    identifies: bool = True
 
 
 def has_url_origin(path: str | None, allow_file_origin: bool = False) -> bool:
@@ -73,10 +72,9 @@ def filename_component(abs_path: str | None, filename: str | None, platform: str
         return Component("filename", (name,), False, "anonymous filename discarded")
     if name == "[native code]":
         return Component("filename", (name,), False, "native code indicated by filename")
-    if platform == "java":
-        cleaned = _JAVA_ASSIST.sub(r"\1<auto>", name)
-        if cleaned != name:
-            return Component("filename", (cleaned,), None, "cleaned javassist parts")
+    cleaned = generated_filename(filename, name, platform)
+    if cleaned is not None:
+        return Component("filename", (cleaned,), None, "cleaned generated file name")
     return Component("filename", (name,))
 
 
@@ -87,24 +85,14 @@ def module_component(abs_path: str | None, module: str | None, platform: str) ->
         return Component("module", (module,), False, "ignored bad javascript module")
     if platform != "java":
         return Component("module", (module,))
-    if "$$Lambda$" in module:
-        return Component("module", (module,), False, "ignored java lambda")
-    for marker in (
-        "sun.reflect.GeneratedMethodAccessor",
-        "jdk.internal.reflect.GeneratedMethodAccessor",
-    ):
-        if module.startswith(marker):
-            return Component("module", (marker,), None, "removed reflection marker")
-    cleaned = module
-    for pattern in _JAVA_CODEGEN:
-        cleaned = pattern.sub(r"\1<auto>", cleaned)
-    if cleaned != module:
-        return Component("module", (cleaned,), None, "removed codegen marker")
-    return Component("module", (module,))
+    value, contributes, hint = java_module(module)
+    return Component("module", (value,), contributes, hint)
 
 
 def context_line_component(context_line: str | None, abs_path, function, platform) -> Component:
-    line = " ".join((context_line or "").expandtabs(2).split())
+    if not context_line:
+        return Component("context-line")
+    line = " ".join(context_line.expandtabs(2).split())
     if not line:
         return Component("context-line")
     if len(context_line) > MAX_CONTEXT_LINE:
@@ -134,10 +122,11 @@ def function_component(
     if platform == "ruby":
         if func.startswith("block "):
             return Component("function", ("block",), None, "ruby block")
-        cleaned = _RUBY_ERB.sub("", func)
+        cleaned = RUBY_ERB.sub("", func)
         if cleaned != func:
             return Component("function", (cleaned,), None, "removed generated erb template suffix")
     elif platform == "php":
+        func = php_closure(func)
         if func.startswith(("[Anonymous", "class@anonymous\x00")):
             return Component("function", (func,), False, "ignored anonymous function")
         if func.startswith("class@anonymous") and "::" in func:
@@ -179,7 +168,6 @@ def build_frame_facts(
     sourcemap_used: bool,
 ) -> FrameFacts:
     """The frame component's children and base contribution (frame:v1)."""
-    family = family_for_platform(platform)
     file_part = filename_component(abs_path, filename, platform)
     module_part = module_component(abs_path, module, platform)
     if module_part.contributes and file_part.contributes:
@@ -194,6 +182,22 @@ def build_frame_facts(
         sourcemap_used,
         context_part is not None and context_part.contributes,
     )
+    family = family_for_platform(platform)
+    is_minified = (
+        family == "javascript"
+        and not sourcemap_used
+        and not (context_part is not None and context_part.contributes)
+        and minified.is_bundle(abs_path, filename)
+    )
+    if is_minified:
+        function_part, file_part = _minified_parts(
+            function_part,
+            file_part,
+            module_part=module_part,
+            func=raw_function or function,
+            abs_path=abs_path,
+            filename=filename,
+        )
     children = [module_part, file_part, function_part]
     if context_part is not None:
         children.append(context_part)
@@ -201,12 +205,46 @@ def build_frame_facts(
         file_part.update(contributes=False, hint="discarded native filename for grouping stability")
     contributes = any(child.contributes for child in children)
     hint = None
+    identifies = True
     if family == "javascript":
         contributes, hint = _javascript_fuzzing(
             function_part, function, raw_function, abs_path, contributes
         )
+        # A minified bundle's name alone does not say which code ran.
+        named = (module_part, function_part) if is_minified else children
+        identifies = any(child.contributes for child in named)
     flat = tuple(child.values[0] for child in children if child.contributes)
-    return FrameFacts(tuple(children), flat, contributes, hint)
+    return FrameFacts(tuple(children), flat, contributes, hint, identifies)
+
+
+def _minified_parts(
+    function_part: Component,
+    file_part: Component,
+    *,
+    module_part: Component,
+    func: str | None,
+    abs_path: str | None,
+    filename: str | None,
+) -> tuple[Component, Component]:
+    """Function and filename of a minified frame (the v1 rule in `minified`)."""
+    dropped = False
+    if func and function_part.contributes and minified.mangled_function(func):
+        hint = minified.MINIFIED_FUNCTION_HINT
+        function_part = Component("function", function_part.values, False, hint)
+        dropped = True
+    if not file_part.values or not filename:
+        return function_part, file_part
+    name = file_part.values[0]
+    # Before lowercasing: case tells a Vite hash ("lEeKwKAa") from a word.
+    cleaned = minified.strip_build_noise(_BASENAME.split(filename)[-1]).lower()
+    if dropped and not module_part.contributes and has_url_origin(abs_path, True):
+        hint = minified.STANDS_IN_HINT
+        if cleaned != name:
+            hint = f"{minified.HASH_REMOVED_HINT}; {hint.removeprefix('filename: ')}"
+        return function_part, Component("filename", (cleaned,), None, hint)
+    if file_part.contributes and cleaned != name:
+        file_part = Component("filename", (cleaned,), None, minified.HASH_REMOVED_HINT)
+    return function_part, file_part
 
 
 def _javascript_fuzzing(function_part, function, raw_function, abs_path, contributes):
@@ -224,4 +262,6 @@ def _javascript_fuzzing(function_part, function, raw_function, abs_path, contrib
         function_part.update(contributes=False, hint="ignored unknown function name")
     if func == "eval" or abs_path in _JS_LOW_QUALITY_PATHS:
         return False, "ignored low quality javascript frame"
+    if abs_path and _JS_DYNAMIC_PATH.search(abs_path):
+        return False, "ignored javascript frame of eval'd code"
     return contributes, None

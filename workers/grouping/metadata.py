@@ -2,10 +2,13 @@
 
 Error events: "Type: first line of value" (value cut at 100 characters), the
 type alone without a value, and for a synthetic exception (a signal turned
-into an exception) the crash function. Message events: the first line of the
-message. Culprit: the transaction, else the crash frame ("app.views in
-handle", "handleClick(app.js)" for JavaScript, the function for native), else
-the request URL.
+into an exception) the crash function; a synthetic exception that carries a
+message (JavaScript SDKs' captureMessage with a stack trace) shows the
+message instead. Security reports: Relay's message ("Blocked 'script' from
+'evil.example'"). Message events: the first line of the message. Culprit:
+the transaction, else the crash frame ("app.views in handle",
+"handleClick(app.js)" for JavaScript, the function for native), else the
+event's own culprit or the request URL.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from workers.grouping.event import Frame
 from workers.grouping.fingerprint_vars import crash_frame
 from workers.grouping.normalize import PreparedEvent
+from workers.grouping.security import security_title
 
 MAX_TITLE_VALUE = 100
 MAX_CULPRIT = 200
@@ -33,12 +37,20 @@ def compute_title(event: PreparedEvent) -> str:
         main = event.exceptions[-1]
         mechanism = main.mechanism
         if mechanism is not None and mechanism.synthetic:
+            message = (event.formatted or event.message or "").strip()
+            if message:
+                # captureMessage with a stack trace (JavaScript SDKs send the
+                # message as a synthetic exception): the message is the title.
+                return truncate(_first_line(message), MAX_TITLE_VALUE)
             frame = crash_frame(event)
             return (frame.function if frame is not None else None) or "<unknown>"
         kind = main.type or "Error"
         if not main.value:
             return kind
         return f"{kind}: {truncate(_first_line(main.value), MAX_TITLE_VALUE)}"
+    security = security_title(event)
+    if security is not None:
+        return security
     message = (event.formatted or event.message or "").strip()
     if message:
         return truncate(_first_line(message), MAX_TITLE_VALUE)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from workers.grouping.event import Frame
 from workers.grouping.functions import family_for_platform
@@ -72,7 +73,7 @@ class Matcher:
     key: str
     pattern: str
     negated: bool
-    test: Callable[[object], bool] = field(compare=False, repr=False)
+    test: Callable[[Any], bool] = field(compare=False, repr=False)
 
     def __call__(self, subject: object) -> bool:
         return self.test(subject) is not self.negated

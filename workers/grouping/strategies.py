@@ -5,17 +5,24 @@ Stack-trace strategies produce a mandatory "system" variant (all frames) and an
 is switched off when system does not contribute or when both hash the same;
 chained exceptions and threads also drop a variant without a contributing
 stack trace when the other has one. Other strategies produce "default".
+
+An exception's value counts only when its stack trace does not, as in
+Sentry, with one v1 exception: a stack trace whose frames name no code (only
+minified bundle names, or anonymous frames) is "weak" and the value counts
+next to it (see `minified`). Security reports are in `security`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from workers.grouping.components import Component, FrameComponent
+from workers.grouping.components import Component, FrameComponent, StacktraceComponent
 from workers.grouping.enhancers import Enhancements, slice_range
 from workers.grouping.event import SingleException
 from workers.grouping.functions import family_for_platform
+from workers.grouping.minified import WEAK_STACK_VALUE_HINT, weak_stack_value
 from workers.grouping.normalize import PreparedEvent, PreparedStack
 from workers.grouping.parameterize import normalize_message
 from workers.grouping.stacktrace_rules import FlagAction, VarAction
@@ -63,18 +70,27 @@ def _frame_components(
         contributes, hint = facts.contributes, facts.hint
         if index in recursive:
             contributes, hint = False, "ignored due to recursion"
-        component = FrameComponent(facts.children, facts.flat, contributes, hint, frame)
+        identifies = facts.identifies
+        component = FrameComponent(facts.children, facts.flat, contributes, hint, frame, identifies)
         system.append(component)
         if not frame.in_app:
-            app.append(FrameComponent(facts.children, facts.flat, False, "non in-app frame", frame))
+            app.append(
+                FrameComponent(
+                    facts.children, facts.flat, False, "non in-app frame", frame, identifies
+                )
+            )
         elif share:
             app.append(component)
         else:
-            app.append(FrameComponent(facts.children, facts.flat, contributes, hint, frame))
+            app.append(
+                FrameComponent(facts.children, facts.flat, contributes, hint, frame, identifies)
+            )
     return system, app
 
 
-def stacktrace_variants(stack: PreparedStack, platform: str, ctx: Context) -> dict[str, Component]:
+def stacktrace_variants(
+    stack: PreparedStack, platform: str, ctx: Context
+) -> dict[str, StacktraceComponent]:
     """Components of a stack trace for both variants; callers must not change them."""
     if stack.components is None:
         # Benign race between threads: both compute the same components.
@@ -84,7 +100,7 @@ def stacktrace_variants(stack: PreparedStack, platform: str, ctx: Context) -> di
 
 def _build_stacktrace_variants(
     stack: PreparedStack, platform: str, ctx: Context, recursive: tuple[int, ...]
-) -> dict[str, Component]:
+) -> dict[str, StacktraceComponent]:
     matches = ctx.enhancements.grouping_matches(
         stack.match_frames, [info.rule_ids for info in stack.infos], stack.exception
     )
@@ -93,8 +109,7 @@ def _build_stacktrace_variants(
         len(stack.frames) == 1
         and family_for_platform(first.platform or platform) == "javascript"
         and not first.function
-        and bool(first.abs_path)
-        and first.abs_path.startswith(_URL_PREFIXES)
+        and (first.abs_path or "").startswith(_URL_PREFIXES)
     )
     system, app = _frame_components(stack, recursive, share=not matches and not single_url_frame)
     out = {}
@@ -105,9 +120,9 @@ def _build_stacktrace_variants(
     return out
 
 
-def _assemble(frames: list[FrameComponent], matches) -> Component:
+def _assemble(frames: list[FrameComponent], matches) -> StacktraceComponent:
     """Apply +group/-group and max-frames/min-frames (Sentry's assemble_stacktrace_component)."""
-    state = {"max-frames": 0, "min-frames": 0}
+    state: dict[str, int | bool | str] = {"max-frames": 0, "min-frames": 0}
     for rule, index in matches:
         for action in rule.actions:
             if isinstance(action, VarAction):
@@ -139,8 +154,8 @@ def _assemble(frames: list[FrameComponent], matches) -> Component:
             f"discarded because stack trace only contains {contributing} "
             f"frame{'s' if contributing != 1 else ''} which is under the configured threshold"
         )
-        return Component("stacktrace", frames, False, hint)
-    return Component("stacktrace", frames)
+        return StacktraceComponent(frames, False, hint)
+    return StacktraceComponent(frames)
 
 
 def _ns_error(exception: SingleException) -> Component | None:
@@ -151,9 +166,13 @@ def _ns_error(exception: SingleException) -> Component | None:
     return Component("ns-error", (str(error.domain), str(error.code)))
 
 
-def _value(raw: str | None, favors_other: Component | None, ctx: Context) -> Component:
+def _value(
+    raw: str | None, favors_other: Component | None, ctx: Context, weak_stack: bool = False
+) -> Component:
     if raw is None:
         return Component("value")
+    if weak_stack:
+        return Component("value", (weak_stack_value(raw),), None, WEAK_STACK_VALUE_HINT)
     if favors_other is not None and not ctx.explain:
         # Not hashed: skip parameterizing it on the fast path.
         return Component("value", (raw,), False, "ignored because stack trace takes precedence")
@@ -167,7 +186,7 @@ def _value(raw: str | None, favors_other: Component | None, ctx: Context) -> Com
 
 
 def exception_variants(
-    exception: SingleException, stacks: dict[str, Component] | None, ctx: Context
+    exception: SingleException, stacks: Mapping[str, StacktraceComponent] | None, ctx: Context
 ) -> dict[str, Component]:
     """[stack trace, type, ns-error, value] per variant (Sentry's single-exception)."""
     type_part = Component("type", (exception.type,)) if exception.type else Component("type")
@@ -176,19 +195,25 @@ def exception_variants(
         # Synthetic types come from signal information: never group on them.
         type_part.update(contributes=False, hint="ignored because exception is synthetic")
     ns_error = _ns_error(exception)
-    stacks = stacks or {"system": None, "app": None}
+    parts: Mapping[str, StacktraceComponent | None] = stacks or {"system": None, "app": None}
     out = {}
-    for name, stack_part in stacks.items():
-        favors = None
+    for name, stack_part in parts.items():
+        favors: Component | None = None
+        weak = False
         if stack_part is not None and stack_part.contributes:
-            favors = stack_part
-        elif ns_error is not None and ns_error.contributes:
+            # Only minified bundle names (or nothing) in the stack: the value
+            # must tell bugs in one bundle apart (see `minified`).
+            weak = stack_part.weak
+            if not weak:
+                favors = stack_part
+        if favors is None and ns_error is not None and ns_error.contributes:
             favors = ns_error
-        values = [] if stack_part is None else [stack_part]
+            weak = False
+        values: list[Component] = [] if stack_part is None else [stack_part]
         values.append(type_part)
         if ns_error is not None:
             values.append(ns_error)
-        values.append(_value(exception.value, favors, ctx))
+        values.append(_value(exception.value, favors, ctx, weak))
         out[name] = Component("exception", values)
     return out
 
@@ -227,7 +252,7 @@ def finish_stack_variants(
     return variants
 
 
-def template_variants(event: PreparedEvent) -> dict[str, Component]:
+def template_variants(event: PreparedEvent, ctx: Context | None = None) -> dict[str, Component]:
     template = event.event.template
     if template is None:
         return {}
@@ -240,7 +265,7 @@ def template_variants(event: PreparedEvent) -> dict[str, Component]:
     return {"default": Component("template", (filename, line))}
 
 
-def message_variants(event: PreparedEvent) -> dict[str, Component]:
+def message_variants(event: PreparedEvent, ctx: Context | None = None) -> dict[str, Component]:
     # Sentry groups on the template (logentry.message) when there is one.
     text = event.message or event.formatted
     if not text:

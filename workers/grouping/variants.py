@@ -2,8 +2,9 @@
 
 1. A `checksum` wins outright: 32 lowercase hex is the hash, anything else is md5'd.
 2. Strategies run highest score first (chained exception 2000, threads 1900,
-   stack trace 1800, template 1100, message 0); the first that contributes
-   wins and later ones are forced not to contribute.
+   stack trace 1800, template 1100, csp 1003, hpkp 1002, expect-staple 1001,
+   expect-ct 1000, message 0); the first that contributes wins and later ones
+   are forced not to contribute.
 3. The fingerprint: without `{{ default }}` it replaces grouping
    ("custom-fingerprint"); exactly `["{{ default }}"]` changes nothing; with
    `{{ default }}` plus other values each variant is salted with them.
@@ -26,6 +27,7 @@ from workers.grouping.components import Component, hash_values
 from workers.grouping.fingerprint_vars import is_default, parse_variable, resolve_fingerprint
 from workers.grouping.normalize import PreparedEvent
 from workers.grouping.parameterize import normalize_message
+from workers.grouping.security import security_variants
 from workers.grouping.strategies import Context, message_variants, template_variants
 
 HASH_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -36,8 +38,10 @@ STRATEGIES = (
     ("chained-exception", "exception", chained_exception_variants),
     ("threads", "thread", threads_variants),
     ("stacktrace", "stack trace", bare_stacktrace_variants),
-    ("template", "template", lambda event, ctx: template_variants(event)),
-    ("message", "message", lambda event, ctx: message_variants(event)),
+    ("template", "template", template_variants),
+    # csp, hpkp, expect-staple, expect-ct (1003..1000)
+    ("security", "security report", security_variants),
+    ("message", "message", message_variants),
 )
 
 
@@ -65,6 +69,7 @@ def component_trees(event: PreparedEvent, ctx: Context) -> dict[str, Component]:
     winner: str | None = None
     precedence_hint = None
     per_variant: dict[str, list[Component]] = {}
+    forced: set[str] = set()
     for name, description, strategy in STRATEGIES:
         if winner is not None and not ctx.explain:
             break  # later strategies cannot contribute; only explanations show them
@@ -76,12 +81,16 @@ def component_trees(event: PreparedEvent, ctx: Context) -> dict[str, Component]:
                     precedence_hint = f"ignored because {description} takes precedence"
             elif component.contributes and winner != name:
                 component = produced.replaced(contributes=False, hint=precedence_hint)
+                forced.add(variant)
             per_variant.setdefault(variant, []).append(component)
     trees = {}
     for variant, components in per_variant.items():
         tree = Component(variant, components)
-        if not tree.contributes and precedence_hint:
-            tree.hint = precedence_hint
+        if not tree.contributes:
+            # Why the variant is unused: forced aside, or its own reason
+            # ("hash matches system variant").
+            hints = [c.hint for c in components if c.hint]
+            tree.hint = precedence_hint if variant in forced else (hints[0] if hints else None)
         trees[variant] = tree
     return trees
 

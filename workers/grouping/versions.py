@@ -28,8 +28,9 @@ VERSIONS: dict[str, GroupingVersion] = {
         name="v1",
         sentry_config="newstyle:2023-01-11",
         description=(
-            "Sentry's newstyle:2023-01-11 strategies (exception: stack trace, type, value) "
-            "with Sentry's current message parameterization"
+            "Sentry's newstyle:2023-01-11 strategies (exception: stack trace, type, value; "
+            "csp/hpkp/expect-staple/expect-ct reports) with Sentry's current message "
+            "parameterization; minified JavaScript and generated code do not split issues"
         ),
         enhancements=builtin_v1.ENHANCEMENTS,
         fingerprints=builtin_v1.FINGERPRINTS,
