@@ -32,6 +32,24 @@ HERE = Path(__file__).parent
 PLACEHOLDER = "EVENT_ID_PLACEHOLDER_XXXXXXXXXXX"
 TARGET_SHARE = 0.60
 TARGET_P99_MS = 50.0
+TARGET_CHECK_COST = 0.10
+NEUTRAL = {
+    "sampling.enabled": "false",
+    "spike_protection.enabled": "false",
+    "rate_limits.per_minute": "{}",
+    "filters": "{}",
+}
+CHECKED = {
+    "sampling.enabled": "true",
+    "sampling.tiers": '[{"above_per_minute": 0, "sample_rate": 0.999}]',
+    "spike_protection.enabled": "true",
+    "rate_limits.per_minute": '{"error": 100000000}',
+    "filters": (
+        '{"localhost": true, "browser_extensions": true, "legacy_browsers": true, '
+        '"web_crawlers": true, "releases": ["*-rc"], "error_messages": ["*ChunkLoadError*"], '
+        '"client_ips": ["192.0.2.0/24"]}'
+    ),
+}
 
 
 def realistic_event(event_id: str, variant: int) -> dict:
@@ -193,6 +211,18 @@ def measure_relay(
     return result, stored_per_s
 
 
+def configure(env: dict[str, str], settings: dict[str, str]) -> None:
+    """Set the demo project's configuration through the operator CLI, then let relays see it."""
+    for path, value in settings.items():
+        subprocess.run(
+            [sys.executable, "-m", "stackwise", "project", "config", "demo", path, value],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    time.sleep(3)  # the relay refreshes keys and configuration every 2 s
+
+
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -207,37 +237,33 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--pool", type=int, default=80_000)
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
-    load = Load(seconds=args.seconds, threads=args.threads, connections=args.connections)
-    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
-    plain, pool, size = write_inputs(work, args.pool)
-    print(f"envelope: {size} bytes uncompressed; {args.pool} unique brotli bodies prepared")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKWISE_")}
+@dataclass(frozen=True)
+class Inputs:
+    plain: Path
+    pool: Path
+    load: Load
 
+
+def measure_bare(inputs: Inputs, env: dict[str, str]) -> tuple[WrkResult, WrkResult]:
     bare = start([sys.executable, str(HERE / "bare_sanic.py"), "18901"], env)
     try:
         wait_http("http://127.0.0.1:18901/healthz", 30)
-        bare_url = "http://127.0.0.1:18901/api/1/envelope/"
-        bare_plain = run_wrk(bare_url, "plain", plain, "x", load)
-        bare_br = run_wrk(bare_url, "pool", pool, "x", load)
+        url = "http://127.0.0.1:18901/api/1/envelope/"
+        plain = run_wrk(url, "plain", inputs.plain, "x", inputs.load)
+        br = run_wrk(url, "pool", inputs.pool, "x", inputs.load)
     finally:
         stop(bare)
     print(
-        f"bare sanic: plain {bare_plain.requests_per_s:,.0f} req/s "
-        f"(p99 {bare_plain.p99_ms:.1f} ms), br {bare_br.requests_per_s:,.0f} req/s"
+        f"bare sanic: plain {plain.requests_per_s:,.0f} req/s "
+        f"(p99 {plain.p99_ms:.1f} ms), br {br.requests_per_s:,.0f} req/s"
     )
+    return plain, br
 
+
+def measure_relays(inputs: Inputs, env: dict[str, str], data_dir: Path) -> dict:
     relay_env = {
         **env,
-        "STACKWISE_DATA_DIR": str(work / "data"),
+        "STACKWISE_DATA_DIR": str(data_dir),
         "STACKWISE_PORT": "18902",
         "STACKWISE_WORKER_THREADS": "0",
         "STACKWISE_LOG_LEVEL": "WARNING",
@@ -252,20 +278,27 @@ def main() -> int:
         dsn = dsn_line.split()[-1]
         key, project = dsn.split("//")[1].split("@")[0], dsn.rsplit("/", 1)[1]
         auth = f"Sentry sentry_key={key}, sentry_version=7, sentry_client=bench/1.0"
-        path = f"/api/{project}/envelope/"
-        base = "http://127.0.0.1:18902"
-        relay_plain, stored_plain = measure_relay(f"{base}{path}", "plain", plain, auth, load)
-        relay_br, stored_br = measure_relay(f"{base}{path}", "pool", pool, auth, load)
+        url = f"http://127.0.0.1:18902/api/{project}/envelope/"
+        # Everything stored: no sampling (it would keep 1% at this volume), no caps.
+        configure(relay_env, NEUTRAL)
+        results = {
+            "plain": measure_relay(url, "plain", inputs.plain, auth, inputs.load),
+            "br": measure_relay(url, "pool", inputs.pool, auth, inputs.load),
+        }
+        # The same traffic through every check that keeps it: a quota leased from Redis,
+        # all inbound filters, sampling deciding each trace (at 99.9%), spike protection.
+        configure(relay_env, CHECKED)
+        results["checked"] = measure_relay(url, "plain", inputs.plain, auth, inputs.load)
     finally:
         stop(relay)
-        shutil.rmtree(work, ignore_errors=True)
+    return results
 
+
+def report(bare: dict[str, WrkResult], relays: dict) -> None:
     ok = True
     figures = []
-    for name, result, stored, ceiling in (
-        ("plain", relay_plain, stored_plain, bare_plain),
-        ("br", relay_br, stored_br, bare_br),
-    ):
+    for name in ("plain", "br"):
+        (result, stored), ceiling = relays[name], bare[name]
         share = stored / ceiling.requests_per_s
         ok &= share >= TARGET_SHARE and result.p99_ms < TARGET_P99_MS and result.failed == 0
         print(
@@ -277,8 +310,41 @@ def main() -> int:
         figures.append(
             f"{name} {stored:,.0f} stored/s = {share:.0%} of bare, p99 {result.p99_ms:.1f} ms"
         )
+    checked, stored_checked = relays["checked"]
+    cost = 1 - stored_checked / relays["plain"][1]
+    ok &= cost <= TARGET_CHECK_COST
+    print(
+        f"relay plain with quota, filters and sampling: {stored_checked:,.0f} events/s stored "
+        f"({cost:+.0%} against {relays['plain'][1]:,.0f}), p99 {checked.p99_ms:.1f} ms"
+    )
+    figures.append(f"checks cost {cost:.0%}")
     verdict = "ok" if ok else "short"
-    print(f"bench ingest: {'; '.join(figures)} (target >= 60% of bare, p99 < 50 ms) {verdict}")
+    print(
+        f"bench ingest: {'; '.join(figures)} (target >= 60% of bare, p99 < 50 ms, "
+        f"checks <= 10%) {verdict}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--pool", type=int, default=80_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    plain, pool, size = write_inputs(work, args.pool)
+    print(f"envelope: {size} bytes uncompressed; {args.pool} unique brotli bodies prepared")
+    inputs = Inputs(plain, pool, Load(args.seconds, args.threads, args.connections))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKWISE_")}
+    try:
+        bare_plain, bare_br = measure_bare(inputs, env)
+        relays = measure_relays(inputs, env, work / "data")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    report({"plain": bare_plain, "br": bare_br}, relays)
     return 0
 
 

@@ -13,11 +13,9 @@ import fnmatch
 import ipaddress
 import re
 from functools import lru_cache
-from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
-
+from relay.event_view import EventView
 from stackwise.project_config import FilterSettings
 
 _EXTENSION_ERRORS = re.compile(
@@ -60,54 +58,6 @@ _LEGACY = (
 _LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0"}
 
 
-class _Frame(msgspec.Struct):
-    abs_path: Any = None
-    filename: Any = None
-
-
-class _Stack(msgspec.Struct):
-    frames: list[_Frame] | None = None
-
-
-class _Exception(msgspec.Struct):
-    type: Any = None
-    value: Any = None
-    stacktrace: _Stack | None = None
-
-
-class _Exceptions(msgspec.Struct):
-    values: list[_Exception] | None = None
-
-
-class _Request(msgspec.Struct):
-    url: Any = None
-    headers: dict[str, Any] | list[Any] | None = None
-    env: dict[str, Any] | None = None
-
-
-class _User(msgspec.Struct):
-    ip_address: Any = None
-
-
-class _LogEntry(msgspec.Struct):
-    formatted: Any = None
-    message: Any = None
-
-
-class FilterView(msgspec.Struct):
-    """What the filters read of an event (decoded only when the project enabled some)."""
-
-    release: Any = None
-    message: Any = None
-    logentry: _LogEntry | None = None
-    exception: _Exceptions | list[_Exception] | None = None
-    request: _Request | None = None
-    user: _User | None = None
-
-
-_decode_view = msgspec.json.Decoder(FilterView).decode
-
-
 def any_enabled(settings: FilterSettings) -> bool:
     return bool(
         settings.localhost
@@ -120,14 +70,7 @@ def any_enabled(settings: FilterSettings) -> bool:
     )
 
 
-def _exceptions(view: FilterView) -> list[_Exception]:
-    values = view.exception
-    if isinstance(values, _Exceptions):
-        values = values.values
-    return [v for v in values or [] if isinstance(v, _Exception)]
-
-
-def _header(view: FilterView, name: str) -> str:
+def _header(view: EventView, name: str) -> str:
     headers = view.request.headers if view.request else None
     if isinstance(headers, dict):
         pairs = list(headers.items())
@@ -141,7 +84,7 @@ def _header(view: FilterView, name: str) -> str:
     return ""
 
 
-def _client_ip(view: FilterView, fallback: str | None) -> str | None:
+def _client_ip(view: EventView, fallback: str | None) -> str | None:
     ip = view.user.ip_address if view.user else None
     if isinstance(ip, str) and ip and ip != "{{auto}}":
         return ip
@@ -149,8 +92,8 @@ def _client_ip(view: FilterView, fallback: str | None) -> str | None:
     return str(env.get("REMOTE_ADDR") or "") or fallback
 
 
-def _messages(view: FilterView) -> list[str]:
-    found = [f"{e.type}: {e.value}" if e.type else str(e.value) for e in _exceptions(view)]
+def _messages(view: EventView) -> list[str]:
+    found = [f"{e.type}: {e.value}" if e.type else str(e.value) for e in view.exceptions()]
     if view.logentry is not None:
         found.append(str(view.logentry.formatted or view.logentry.message or ""))
     if isinstance(view.message, str):
@@ -158,17 +101,17 @@ def _messages(view: FilterView) -> list[str]:
     return found
 
 
-def is_localhost(view: FilterView, client_ip: str | None) -> bool:
+def is_localhost(view: EventView, client_ip: str | None) -> bool:
     url = view.request.url if view.request else None
     host = urlsplit(url).hostname if isinstance(url, str) else None
     return client_ip in _LOCAL_HOSTS or (host or "").lower() in _LOCAL_HOSTS
 
 
-def from_browser_extension(view: FilterView) -> bool:
-    for exception in _exceptions(view):
+def from_browser_extension(view: EventView) -> bool:
+    for exception in view.exceptions():
         if _EXTENSION_ERRORS.search(f"{exception.type or ''}: {exception.value or ''}"):
             return True
-        frames = exception.stacktrace.frames if exception.stacktrace else None
+        frames = exception.frames
         if frames:
             source = frames[-1].abs_path or frames[-1].filename
             if isinstance(source, str) and _EXTENSION_SOURCES.search(source):
@@ -176,6 +119,7 @@ def from_browser_extension(view: FilterView) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)
 def is_legacy_browser(user_agent: str) -> bool:
     for pattern, below in _LEGACY:
         match = pattern.search(user_agent)
@@ -189,6 +133,7 @@ def is_legacy_browser(user_agent: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=4096)
 def is_crawler(user_agent: str) -> bool:
     return bool(user_agent) and _CRAWLERS.search(user_agent) is not None
 
@@ -205,13 +150,16 @@ def _networks(ranges: tuple[str, ...]) -> tuple:
 
 
 def _ip_in(ip: str | None, ranges: list[str]) -> bool:
-    if not ip:
-        return False
+    return bool(ip) and _ip_in_networks(ip, tuple(ranges))
+
+
+@lru_cache(maxsize=4096)
+def _ip_in_networks(ip: str, ranges: tuple[str, ...]) -> bool:
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return any(address in network for network in _networks(tuple(ranges)))
+    return any(address in network for network in _networks(ranges))
 
 
 def _glob_any(value: str, patterns: list[str]) -> bool:
@@ -219,13 +167,9 @@ def _glob_any(value: str, patterns: list[str]) -> bool:
 
 
 def filter_reason(
-    payload: bytes, settings: FilterSettings, *, client_ip: str | None = None
+    view: EventView, settings: FilterSettings, *, client_ip: str | None = None
 ) -> str | None:
     """The reason this event is filtered out, or None to keep it."""
-    try:
-        view = _decode_view(payload)
-    except msgspec.DecodeError:
-        return None  # normalization decides about malformed events
     ip = _client_ip(view, client_ip)
     user_agent = _header(view, "user-agent")
     release = view.release if isinstance(view.release, str) else ""

@@ -22,6 +22,7 @@ import msgspec
 
 from relay.envelope import Envelope, Item
 from relay.errors import MALFORMED_JSON, BadRequest, PayloadTooLarge
+from relay.event_view import EventView, read_view
 from relay.filters import filter_reason
 from relay.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_BYTES, MAX_EVENT_BYTES
 from relay.normalize import (
@@ -32,7 +33,7 @@ from relay.normalize import (
 )
 from relay.policy import ITEM_CATEGORIES, RequestPolicy
 from relay.records import SpoolRecord, encode_record
-from relay.sampling import event_trace_id, kept, read_view, signature
+from relay.sampling import kept, signature
 from relay.tables import RelayOutcome, encode_outcome
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def event_record(
     drift_s: float = 0.0,
     fallback_event_id: str | None = None,
     sample_rate: float = 1.0,
+    head: EventView | None = None,
 ) -> SpoolRecord:
     if len(payload) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"{kind} item exceeds {MAX_EVENT_BYTES} bytes")
@@ -94,7 +96,7 @@ def event_record(
         "item_type": kind,
     }
     if event is None:
-        normalized = normalize_payload(payload, **options)
+        normalized = normalize_payload(payload, head=head, **options)
     else:
         normalized = normalized_dict(event, payload, **options)
     return SpoolRecord(
@@ -131,27 +133,37 @@ class _Dropped(Exception):
         self.reason = reason
 
 
-def _sampling_decision(item: Item, ctx: _EnvelopeContext) -> float:
+def _sampling_decision(view: EventView | None, ctx: _EnvelopeContext) -> float:
     """The sample rate to store with a kept event; raises _Dropped when sampled away."""
     policy = ctx.policy
     if policy.sample_rate >= 1.0 or policy.seen is None:
         return 1.0
-    view = read_view(item.payload)
-    trace_id = policy.trace_id or event_trace_id(view) or ctx.result.event_id or ""
-    if kept(trace_id, policy.sample_rate):
+    trace_id = policy.trace_id or (view.trace_id() if view else None) or ""
+    if kept(trace_id or ctx.result.event_id or "", policy.sample_rate):
         return policy.sample_rate
     if view is not None and policy.seen.first_time(ctx.project_id, signature(view)):
         return 1.0  # a signature never seen here: its issue must exist
     raise _Dropped("sampled", "dynamic_sampling")
 
 
+def _policy_view(item: Item, policy: RequestPolicy) -> EventView | None:
+    """The event, read once for filters and sampling, when the policy needs either."""
+    if policy.filters is None and (policy.sample_rate >= 1.0 or policy.seen is None):
+        return None
+    try:
+        return read_view(item.payload)
+    except MALFORMED_JSON as e:
+        raise BadRequest(f"{item.type} is not valid JSON: {e}") from e
+
+
 def _ingest_event(item: Item, ctx: _EnvelopeContext) -> SpoolRecord:
     policy = ctx.policy
-    if policy.filters is not None and item.type != "transaction":
-        reason = filter_reason(item.payload, policy.filters, client_ip=policy.client_ip)
+    view = _policy_view(item, policy)
+    if view is not None and policy.filters is not None and item.type != "transaction":
+        reason = filter_reason(view, policy.filters, client_ip=policy.client_ip)
         if reason is not None:
             raise _Dropped("filtered", reason)
-    rate = _sampling_decision(item, ctx)
+    rate = _sampling_decision(view, ctx)
     record = event_record(
         item.payload,
         kind=item.type,
@@ -160,6 +172,7 @@ def _ingest_event(item: Item, ctx: _EnvelopeContext) -> SpoolRecord:
         drift_s=ctx.drift_s,
         fallback_event_id=ctx.result.event_id,
         sample_rate=rate,
+        head=view,
     )
     ctx.result.event_id = ctx.result.event_id or record.event_id
     return record

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from relay.errors import MALFORMED_JSON, BadRequest
+from relay.event_view import EventHead, EventView, read_head
 from relay.limits import MAX_FRAMES_PER_STACKTRACE
 from relay.scrub import plan_scrub, scrub_event
 from stackwise.storage.event_rows import normalize_level, normalize_platform
@@ -159,23 +160,6 @@ def _cap_stacktraces(event: dict[str, Any]) -> None:
             stacktrace["frames_omitted"] = [half, omitted_end]
 
 
-class _ExceptionHead(msgspec.Struct):
-    values: list[msgspec.Raw] | None = None
-
-
-class _EventHead(msgspec.Struct):
-    """What normalization reads of an event; everything else is skipped, not decoded."""
-
-    event_id: Any = None
-    timestamp: Any = None
-    start_timestamp: Any = None
-    platform: Any = None
-    level: Any = None
-    type: Any = None
-    exception: _ExceptionHead | list[msgspec.Raw] | None = None
-
-
-_decode_head = msgspec.json.Decoder(_EventHead).decode
 _encode = msgspec.json.encode
 _decode = msgspec.json.decode
 
@@ -213,22 +197,23 @@ def normalize_payload(
     drift_s: float = 0.0,
     fallback_event_id: str | None = None,
     item_type: str = "event",
+    head: EventHead | EventView | None = None,
 ) -> NormalizedEvent:
     """Normalize an event item. The common event (nothing to scrub, no over-long stack) is
     read shallowly and stored as sent, its normalized scalars kept beside it; any other is
-    decoded, rewritten and re-encoded. BadRequest for an unusable event."""
+    decoded, rewritten and re-encoded. `head` is the event already read (by the policy),
+    if it was. BadRequest for an unusable event."""
     kwargs = {
         "received_at": received_at,
         "drift_s": drift_s,
         "fallback_event_id": fallback_event_id,
         "item_type": item_type,
     }
-    try:
-        head = _decode_head(raw)
-    except msgspec.ValidationError:
-        head = None  # an odd shape (or not an object): the full path decides
-    except MALFORMED_JSON as e:
-        raise BadRequest(f"{item_type} is not valid JSON: {e}") from e
+    if head is None:
+        try:
+            head = read_head(raw)
+        except MALFORMED_JSON as e:
+            raise BadRequest(f"{item_type} is not valid JSON: {e}") from e
     if head is None or _needs_rewrite(raw):
         try:
             event = _decode(raw)
@@ -240,12 +225,10 @@ def normalize_payload(
     raw_id = head.event_id or fallback_event_id
     timestamp = _event_timestamp(head.timestamp, received_at, drift_s)
     start = parse_timestamp(head.start_timestamp) if item_type == "transaction" else None
-    exception = head.exception
-    values = exception.values if isinstance(exception, _ExceptionHead) else exception
     return NormalizedEvent(
         event_id=normalize_event_id(raw_id) if raw_id else uuid.uuid4().hex,
         timestamp=timestamp,
         start_timestamp=start + drift_s if start is not None else timestamp,
-        type=_type_of(item_type, head.type, bool(values)),
+        type=_type_of(item_type, head.type, head.has_exception()),
         payload=raw,
     )

@@ -16,10 +16,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from typing import Any
 
-import msgspec
-
+from relay.event_view import EventView
 from stackwise.project_config import SamplingSettings
 
 _DIGITS = re.compile(r"\d+|0x[0-9a-f]+", re.IGNORECASE)
@@ -49,73 +47,11 @@ def kept(trace_id: str, rate: float) -> bool:
     return rate >= 1.0 or trace_fraction(trace_id) < rate
 
 
-class _Frame(msgspec.Struct):
-    module: Any = None
-    filename: Any = None
-    function: Any = None
-
-
-class _Stack(msgspec.Struct):
-    frames: list[_Frame] | None = None
-
-
-class _Exception(msgspec.Struct):
-    type: Any = None
-    value: Any = None
-    stacktrace: _Stack | None = None
-
-
-class _Exceptions(msgspec.Struct):
-    values: list[_Exception] | None = None
-
-
-class _LogEntry(msgspec.Struct):
-    message: Any = None
-    formatted: Any = None
-
-
-class _TraceContext(msgspec.Struct):
-    trace_id: Any = None
-
-
-class _Contexts(msgspec.Struct):
-    trace: _TraceContext | None = None
-
-
-class SamplingView(msgspec.Struct):
-    """What sampling reads of an event (decoded only when sampling is active)."""
-
-    exception: _Exceptions | list[_Exception] | None = None
-    logentry: _LogEntry | None = None
-    message: Any = None
-    fingerprint: Any = None
-    contexts: _Contexts | None = None
-
-
-_decode_view = msgspec.json.Decoder(SamplingView).decode
-
-
-def read_view(payload: bytes) -> SamplingView | None:
-    try:
-        return _decode_view(payload)
-    except msgspec.DecodeError:
-        return None
-
-
-def event_trace_id(view: SamplingView | None) -> str | None:
-    trace = view.contexts.trace if view and view.contexts else None
-    return trace.trace_id if trace and isinstance(trace.trace_id, str) else None
-
-
-def signature(view: SamplingView) -> str:
+def signature(view: EventView) -> str:
     parts: list[str] = []
-    exceptions = view.exception
-    if isinstance(exceptions, _Exceptions):
-        exceptions = exceptions.values
-    for exception in exceptions or []:
+    for exception in view.exceptions():
         parts += [str(exception.type), _DIGITS.sub("0", str(exception.value or ""))[:200]]
-        frames = exception.stacktrace.frames if exception.stacktrace else None
-        for frame in frames or []:
+        for frame in exception.frames:
             parts.append(f"{frame.module or frame.filename}:{frame.function}")
     if view.logentry is not None:
         parts.append(_DIGITS.sub("0", str(view.logentry.message or view.logentry.formatted)))

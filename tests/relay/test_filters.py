@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from relay.event_view import EventView, read_view
 from relay.filters import filter_reason, is_crawler, is_legacy_browser
 from stackwise.project_config import FilterSettings
 
@@ -14,11 +15,14 @@ CHROME_120 = (
 )
 
 
-def event(**fields) -> bytes:
-    return msgspec.json.encode({"platform": "javascript", **fields})
+def event(**fields) -> EventView:
+    """The event as the relay reads it for its policy."""
+    view = read_view(msgspec.json.encode({"platform": "javascript", **fields}))
+    assert view is not None
+    return view
 
 
-def with_ua(user_agent: str) -> bytes:
+def with_ua(user_agent: str) -> EventView:
     return event(
         request={"url": "https://shop.example.com/", "headers": [["User-Agent", user_agent]]}
     )
