@@ -72,6 +72,7 @@ def any_enabled(settings: FilterSettings) -> bool:
 
 def _header(view: EventView, name: str) -> str:
     headers = view.request.headers if view.request else None
+    pairs: list
     if isinstance(headers, dict):
         pairs = list(headers.items())
     elif isinstance(headers, list):

@@ -89,16 +89,24 @@ def event_record(
 ) -> SpoolRecord:
     if len(payload) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"{kind} item exceeds {MAX_EVENT_BYTES} bytes")
-    options = {
-        "received_at": received_at,
-        "drift_s": drift_s,
-        "fallback_event_id": fallback_event_id,
-        "item_type": kind,
-    }
     if event is None:
-        normalized = normalize_payload(payload, head=head, **options)
+        normalized = normalize_payload(
+            payload,
+            head=head,
+            received_at=received_at,
+            drift_s=drift_s,
+            fallback_event_id=fallback_event_id,
+            item_type=kind,
+        )
     else:
-        normalized = normalized_dict(event, payload, **options)
+        normalized = normalized_dict(
+            event,
+            payload,
+            received_at=received_at,
+            drift_s=drift_s,
+            fallback_event_id=fallback_event_id,
+            item_type=kind,
+        )
     return SpoolRecord(
         kind="transaction" if kind == "transaction" else "event",
         project_id=project_id,

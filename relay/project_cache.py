@@ -14,8 +14,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-from psycopg_pool import ConnectionPool
-
 from relay.errors import Forbidden
 from stackwise.project_config import (
     ProjectConfig,
@@ -23,6 +21,7 @@ from stackwise.project_config import (
     parse_config,
     parse_key_config,
 )
+from stackwise.storage.postgres import Pool
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ class KeyState:
 
 
 class ProjectCache:
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: Pool) -> None:
         self._pool = pool
         self._keys: dict[str, KeyState] = {}
         self._projects: dict[int, ProjectState] = {}

@@ -110,7 +110,8 @@ def attachment_rows(records: list[SpoolRecord]) -> pa.Table:
 
 
 def _session_row(record: SpoolRecord, doc: dict[str, Any], **values: Any) -> dict[str, Any]:
-    attrs = doc.get("attrs") if isinstance(doc.get("attrs"), dict) else {}
+    found = doc.get("attrs")
+    attrs: dict[str, Any] = found if isinstance(found, dict) else {}
     return {
         "project_id": record.project_id,
         "received_at": _ms(record.received_at),

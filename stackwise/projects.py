@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
 
 from stackwise.project_config import ProjectConfig, config_to_dict, parse_config
+from stackwise.storage.postgres import Pool
 
 DEMO_PROJECT_SLUG = "demo"
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -60,7 +60,7 @@ def _project(row: dict[str, Any]) -> Project:
 
 
 def create_project(
-    pool: ConnectionPool, slug: str, name: str | None = None, *, public_key: str | None = None
+    pool: Pool, slug: str, name: str | None = None, *, public_key: str | None = None
 ) -> tuple[Project, ProjectKey]:
     if not _SLUG.match(slug):
         raise ProjectError(f"invalid slug {slug!r}: use lowercase letters, digits, - and _")
@@ -77,7 +77,7 @@ def create_project(
     return project, key
 
 
-def ensure_project(pool: ConnectionPool, slug: str) -> tuple[Project, ProjectKey]:
+def ensure_project(pool: Pool, slug: str) -> tuple[Project, ProjectKey]:
     """The project with its first active key, created if missing (the `demo` bootstrap)."""
     try:
         return create_project(pool, slug)
@@ -97,7 +97,7 @@ def _insert_key(conn, project_id: int, label: str, public_key: str) -> ProjectKe
     return ProjectKey(**{k: row[k] for k in ProjectKey.__dataclass_fields__})
 
 
-def get_project(pool: ConnectionPool, slug_or_id: str | int) -> Project:
+def get_project(pool: Pool, slug_or_id: str | int) -> Project:
     column = "id" if str(slug_or_id).isdigit() else "slug"
     with pool.connection() as conn:
         row = conn.execute(
@@ -109,12 +109,12 @@ def get_project(pool: ConnectionPool, slug_or_id: str | int) -> Project:
     return _project(row)
 
 
-def list_projects(pool: ConnectionPool) -> list[Project]:
+def list_projects(pool: Pool) -> list[Project]:
     with pool.connection() as conn:
         return [_project(row) for row in conn.execute("SELECT * FROM projects ORDER BY id")]
 
 
-def list_keys(pool: ConnectionPool, project_id: int) -> list[ProjectKey]:
+def list_keys(pool: Pool, project_id: int) -> list[ProjectKey]:
     with pool.connection() as conn:
         rows = conn.execute(
             "SELECT * FROM project_keys WHERE project_id = %s ORDER BY created_at", (project_id,)
@@ -122,13 +122,13 @@ def list_keys(pool: ConnectionPool, project_id: int) -> list[ProjectKey]:
     return [ProjectKey(**{k: r[k] for k in ProjectKey.__dataclass_fields__}) for r in rows]
 
 
-def add_key(pool: ConnectionPool, slug: str, label: str = "default") -> ProjectKey:
+def add_key(pool: Pool, slug: str, label: str = "default") -> ProjectKey:
     project = get_project(pool, slug)
     with pool.connection() as conn:
         return _insert_key(conn, project.id, label, new_public_key())
 
 
-def set_key_active(pool: ConnectionPool, public_key: str, active: bool) -> ProjectKey:
+def set_key_active(pool: Pool, public_key: str, active: bool) -> ProjectKey:
     with pool.connection() as conn:
         row = conn.execute(
             "UPDATE project_keys SET is_active = %s, updated_at = now() "
@@ -140,11 +140,13 @@ def set_key_active(pool: ConnectionPool, public_key: str, active: bool) -> Proje
     return ProjectKey(**{k: row[k] for k in ProjectKey.__dataclass_fields__})
 
 
-def save_config(pool: ConnectionPool, slug: str, config: ProjectConfig) -> Project:
+def save_config(pool: Pool, slug: str, config: ProjectConfig) -> Project:
     project = get_project(pool, slug)
     with pool.connection() as conn:
         row = conn.execute(
             "UPDATE projects SET config = %s, updated_at = now() WHERE id = %s RETURNING *",
             (Jsonb(config_to_dict(config)), project.id),
         ).fetchone()
+    if row is None:
+        raise ProjectError(f"project {slug!r} disappeared while saving its configuration")
     return _project(row)

@@ -21,12 +21,12 @@ from typing import IO
 
 import redis
 from clickhouse_connect.driver.client import Client
-from psycopg_pool import ConnectionPool
 
 from stackwise.settings import Settings
 from stackwise.storage import clickhouse, postgres
 from stackwise.storage import redis as redis_store
 from stackwise.storage.embedded import EmbeddedPostgres, EmbeddedRedis
+from stackwise.storage.postgres import Pool
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Stack:
     settings: Settings
     postgres_url: str
     redis_url: str
-    pool: ConnectionPool
+    pool: Pool
     redis: redis.Redis
     _owned: list = field(default_factory=list)
     # Weak: a client dropped by its user (a flusher replacing a broken one) is not kept alive.

@@ -79,13 +79,13 @@ class WorkerActors:
         return self.actors
 
     def _actor(self, fn, name: str, *, queue: str | None = None, **options) -> None:
-        self.actors[name] = dramatiq.actor(
-            fn,
+        declare = dramatiq.actor(
             actor_name=name,
             queue_name=queue or self.ctx.settings.queue_name,
             broker=self.broker,
             **options,
         )
+        self.actors[name] = declare(fn)
 
     def _send_deliveries(self, ids: list[int]) -> None:
         # One message per batch of notifications: a burst of new issues is one delivery job.

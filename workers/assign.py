@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from psycopg import Connection
-
+from stackwise.storage.postgres import DbConnection
 from workers.batch_input import Grouped, HashKey
 from workers.context import WorkerContext
 from workers.issue_store import (
@@ -93,7 +92,7 @@ def _occurrence(item: Grouped, group_id: int) -> Occurrence:
     )
 
 
-def _group_rows(conn: Connection, group_ids: set[int]) -> dict[int, dict]:
+def _group_rows(conn: DbConnection, group_ids: set[int]) -> dict[int, dict]:
     if not group_ids:
         return {}
     rows = conn.execute(
@@ -106,7 +105,7 @@ def _group_rows(conn: Connection, group_ids: set[int]) -> dict[int, dict]:
 
 def _follow_ups(
     ctx: WorkerContext,
-    conn: Connection,
+    conn: DbConnection,
     *,
     created: set[int],
     states: list[GroupState],
@@ -130,7 +129,7 @@ def _follow_ups(
             result.analyses.append((state.id, "new_issue"))
 
 
-def _still_valid(conn: Connection, cached: dict[HashKey, int]) -> dict[HashKey, int]:
+def _still_valid(conn: DbConnection, cached: dict[HashKey, int]) -> dict[HashKey, int]:
     """Cached answers whose issue still exists unmerged (a reset, retention or a merge made
     elsewhere can leave the cache behind the database); one query by primary key."""
     if not cached:

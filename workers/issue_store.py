@@ -14,8 +14,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from psycopg import Connection
 from psycopg.types.json import Jsonb
+
+from stackwise.storage.postgres import DbConnection
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _ts(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def lookup_hashes(conn: Connection, keys: set[HashKey]) -> dict[HashKey, int]:
+def lookup_hashes(conn: DbConnection, keys: set[HashKey]) -> dict[HashKey, int]:
     """Groups already known for these hashes, following merges to the surviving group."""
     if not keys:
         return {}
@@ -87,7 +88,9 @@ def lookup_hashes(conn: Connection, keys: set[HashKey]) -> dict[HashKey, int]:
     }
 
 
-def create_groups(conn: Connection, groups: list[NewGroup]) -> tuple[dict[HashKey, int], set[int]]:
+def create_groups(
+    conn: DbConnection, groups: list[NewGroup]
+) -> tuple[dict[HashKey, int], set[int]]:
     """Insert groups (or find the ones a concurrent worker created) and their hashes.
 
     Returns hash -> group for every given hash, and the ids this call really created.
@@ -142,7 +145,7 @@ def create_groups(conn: Connection, groups: list[NewGroup]) -> tuple[dict[HashKe
     return lookup_hashes(conn, set(created)), inserted
 
 
-def record_occurrences(conn: Connection, occurrences: list[Occurrence]) -> list[Occurrence]:
+def record_occurrences(conn: DbConnection, occurrences: list[Occurrence]) -> list[Occurrence]:
     """Insert occurrences; returns only those new to the database (redeliveries are skipped)."""
     if not occurrences:
         return []
@@ -167,7 +170,7 @@ def record_occurrences(conn: Connection, occurrences: list[Occurrence]) -> list[
     return [o for o in occurrences if (o.project_id, o.event_id) in inserted]
 
 
-def record_users(conn: Connection, occurrences: list[Occurrence]) -> dict[int, int]:
+def record_users(conn: DbConnection, occurrences: list[Occurrence]) -> dict[int, int]:
     """Remember each issue's affected users; returns how many are new per issue."""
     pairs = sorted({(o.group_id, o.user_key) for o in occurrences if o.user_key})
     if not pairs:
@@ -185,7 +188,7 @@ def record_users(conn: Connection, occurrences: list[Occurrence]) -> dict[int, i
     return dict(counts)
 
 
-def record_releases(conn: Connection, occurrences: list[Occurrence]) -> None:
+def record_releases(conn: DbConnection, occurrences: list[Occurrence]) -> None:
     """Releases and environments each issue was seen in, and each project's releases."""
     seen: dict[tuple[int, str, str], list[float]] = {}
     first_by_release: dict[tuple[int, str], float] = {}
@@ -237,7 +240,7 @@ def record_releases(conn: Connection, occurrences: list[Occurrence]) -> None:
 
 
 def bump_group_counters(
-    conn: Connection, occurrences: list[Occurrence], new_users: dict[int, int]
+    conn: DbConnection, occurrences: list[Occurrence], new_users: dict[int, int]
 ) -> list[GroupState]:
     """Add this batch's new occurrences (and users) to their issues; returns the issues."""
     stats: dict[int, list[float]] = defaultdict(lambda: [0, float("inf"), float("-inf")])

@@ -15,9 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from psycopg import Connection
 from psycopg.types.json import Jsonb
 
+from stackwise.storage.postgres import DbConnection
 from workers.issue_store import GroupState, Occurrence
 
 
@@ -33,7 +33,7 @@ class Transition:
     data: dict = field(default_factory=dict)
 
 
-def _releases_first_seen(conn: Connection, occurrences: list[Occurrence]) -> dict:
+def _releases_first_seen(conn: DbConnection, occurrences: list[Occurrence]) -> dict:
     pairs = sorted({(o.project_id, o.release) for o in occurrences if o.release})
     if not pairs:
         return {}
@@ -66,7 +66,7 @@ def _escalates(state: GroupState, now: datetime) -> bool:
 
 
 def apply_event_rules(
-    conn: Connection, states: list[GroupState], occurrences: list[Occurrence]
+    conn: DbConnection, states: list[GroupState], occurrences: list[Occurrence]
 ) -> list[Transition]:
     """Regress resolved issues and wake ignored ones that this batch's events concern."""
     by_group: dict[int, list[Occurrence]] = defaultdict(list)
@@ -105,7 +105,7 @@ def apply_event_rules(
     return transitions
 
 
-def age_substatuses(conn: Connection) -> None:
+def age_substatuses(conn: DbConnection) -> None:
     """Sentry's aging: new issues stop being new after 3 days, regressions after 7."""
     conn.execute(
         "UPDATE error_groups SET substatus = 'ongoing' WHERE status = 'unresolved' AND ("
@@ -116,12 +116,12 @@ def age_substatuses(conn: Connection) -> None:
 
 
 def record_activity(
-    conn: Connection, group_id: int, project_id: int, kind: str, data: dict | None = None
+    conn: DbConnection, group_id: int, project_id: int, kind: str, data: dict | None = None
 ) -> None:
     record_activities(conn, [(group_id, project_id, kind, data or {})])
 
 
-def record_activities(conn: Connection, entries: list[tuple[int, int, str, dict]]) -> None:
+def record_activities(conn: DbConnection, entries: list[tuple[int, int, str, dict]]) -> None:
     """(group id, project id, kind, data) rows, in one statement."""
     if not entries:
         return
@@ -140,7 +140,7 @@ def record_activities(conn: Connection, entries: list[tuple[int, int, str, dict]
 # -- operator actions ------------------------------------------------------------------
 
 
-def _project_of(conn: Connection, group_id: int) -> int:
+def _project_of(conn: DbConnection, group_id: int) -> int:
     row = conn.execute(
         "SELECT project_id, merged_into FROM error_groups WHERE id = %s FOR UPDATE", (group_id,)
     ).fetchone()
@@ -151,7 +151,7 @@ def _project_of(conn: Connection, group_id: int) -> int:
     return row["project_id"]
 
 
-def resolve(conn: Connection, group_id: int, *, in_next_release: bool = False) -> None:
+def resolve(conn: DbConnection, group_id: int, *, in_next_release: bool = False) -> None:
     project_id = _project_of(conn, group_id)
     resolution = "next_release" if in_next_release else "now"
     conn.execute(
@@ -163,7 +163,7 @@ def resolve(conn: Connection, group_id: int, *, in_next_release: bool = False) -
     record_activity(conn, group_id, project_id, "resolved", {"resolution": resolution})
 
 
-def unresolve(conn: Connection, group_id: int) -> None:
+def unresolve(conn: DbConnection, group_id: int) -> None:
     project_id = _project_of(conn, group_id)
     conn.execute(
         "UPDATE error_groups SET status = 'unresolved', substatus = 'ongoing', "
@@ -175,7 +175,7 @@ def unresolve(conn: Connection, group_id: int) -> None:
 
 
 def ignore(
-    conn: Connection,
+    conn: DbConnection,
     group_id: int,
     *,
     more_events: int | None = None,
@@ -193,7 +193,7 @@ def ignore(
     record_activity(conn, group_id, project_id, "ignored", data)
 
 
-def expire_ignores(conn: Connection) -> list[Transition]:
+def expire_ignores(conn: DbConnection) -> list[Transition]:
     """Ignored-until-a-time issues whose time has come (a scheduled sweep)."""
     rows = conn.execute(
         "UPDATE error_groups SET status = 'unresolved', substatus = 'escalating', "
@@ -207,7 +207,7 @@ def expire_ignores(conn: Connection) -> list[Transition]:
     return transitions
 
 
-def merge(conn: Connection, target_id: int, source_ids: list[int]) -> list[str]:
+def merge(conn: DbConnection, target_id: int, source_ids: list[int]) -> list[str]:
     """Fold sources into the target: their hashes (so later events follow), occurrences and
     counts move; the sources stay, pointing at the target. Returns the moved hashes' keys
     as `project:version:hash` so callers can drop cached lookups."""

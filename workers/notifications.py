@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-from psycopg import Connection
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
 
 from stackwise.project_config import parse_config
+from stackwise.storage.postgres import DbConnection, Pool
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ def slack_payload(notice: Notice) -> dict:
     }
 
 
-def add_to_outbox(conn: Connection, notices: list[Notice]) -> list[int]:
+def add_to_outbox(conn: DbConnection, notices: list[Notice]) -> list[int]:
     """Insert notices (skipping ones already recorded); returns the new rows' ids."""
     ids = []
     for notice in notices:
@@ -101,14 +100,14 @@ def add_to_outbox(conn: Connection, notices: list[Notice]) -> list[int]:
     return ids
 
 
-def _webhook_for(conn: Connection, project_id: int, default_url: str) -> str:
+def _webhook_for(conn: DbConnection, project_id: int, default_url: str) -> str:
     row = conn.execute("SELECT config FROM projects WHERE id = %s", (project_id,)).fetchone()
     if row is None:
         return default_url
     return parse_config(row["config"]).notifications.webhook_url or default_url
 
 
-def deliver(pool: ConnectionPool, notification_id: int, *, default_webhook: str = "") -> str:
+def deliver(pool: Pool, notification_id: int, *, default_webhook: str = "") -> str:
     """Deliver one notification; returns its final status. Raises DeliveryError to retry."""
     with pool.connection() as conn:
         row = conn.execute(
@@ -139,7 +138,7 @@ def deliver(pool: ConnectionPool, notification_id: int, *, default_webhook: str 
     return status
 
 
-def give_up(pool: ConnectionPool, notification_id: int) -> None:
+def give_up(pool: Pool, notification_id: int) -> None:
     """After the last retry: keep the row, marked failed, for people to see."""
     with pool.connection() as conn:
         conn.execute(
@@ -148,7 +147,7 @@ def give_up(pool: ConnectionPool, notification_id: int) -> None:
         )
 
 
-def stale_pending(pool: ConnectionPool, older_than_s: float = 120) -> list[int]:
+def stale_pending(pool: Pool, older_than_s: float = 120) -> list[int]:
     """Pending rows whose delivery message was lost (a crash between commit and enqueue)."""
     with pool.connection() as conn:
         rows = conn.execute(

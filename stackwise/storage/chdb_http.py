@@ -155,7 +155,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _read_chunked(self) -> bytes:
         if "chunked" not in (self.headers.get("Transfer-Encoding") or ""):
             return b""
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int(self.rfile.readline().strip() or b"0", 16)
             if size == 0:

@@ -45,7 +45,7 @@ def connect(dsn: str, database: str, **settings: Any) -> Client:
 
 def migration_files() -> list[tuple[str, str]]:
     folder = resources.files("stackwise.storage") / "ch_migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name.removesuffix(".sql"), p.read_text()) for p in files]
 
 

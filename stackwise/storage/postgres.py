@@ -11,19 +11,23 @@ import logging
 from importlib import resources
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg import Connection
+from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
+
+# Rows are dicts everywhere: the pool and its connections say so to the type checker too.
+DbConnection = Connection[DictRow]
+Pool = ConnectionPool[DbConnection]
 
 log = logging.getLogger(__name__)
 
 _MIGRATION_LOCK_ID = 0x57AC_0001
 
 
-def open_pool(
-    url: str, *, min_size: int = 1, max_size: int = 8, name: str = "stackwise"
-) -> ConnectionPool:
-    pool = ConnectionPool(
+def open_pool(url: str, *, min_size: int = 1, max_size: int = 8, name: str = "stackwise") -> Pool:
+    pool: Pool = ConnectionPool(
         url,
+        connection_class=Connection[DictRow],
         min_size=min_size,
         max_size=max_size,
         name=name,
@@ -38,7 +42,7 @@ def open_pool(
 
 def migration_files() -> list[tuple[str, str]]:
     folder = resources.files("stackwise.storage") / "pg_migrations"
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     return [(p.name.removesuffix(".sql"), p.read_text()) for p in files]
 
 

@@ -20,8 +20,8 @@ import time
 from datetime import UTC, datetime
 
 import msgspec
-from psycopg import Connection
 
+from stackwise.storage.postgres import DbConnection
 from workers.ai.budget import Budget
 from workers.ai.errors import AIError, BudgetExceeded, MalformedAnswer, ProviderError
 from workers.ai.facts import GroupFacts, load_facts
@@ -197,7 +197,7 @@ def _ask_model(
 
 
 def _record_chat(
-    conn: Connection,
+    conn: DbConnection,
     facts: GroupFacts,
     provider: Provider,
     *,

@@ -14,8 +14,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from psycopg import Connection
 
+from stackwise.storage.postgres import DbConnection
 from workers.ai.anomaly import (
     DEFAULT_CONFIG,
     HOUR_S,
@@ -81,7 +81,7 @@ def _ts(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def store_anomaly(conn: Connection, anomaly: Anomaly) -> StoredAnomaly:
+def store_anomaly(conn: DbConnection, anomaly: Anomaly) -> StoredAnomaly:
     """Extend a stored anomaly this run touches, or insert a new one."""
     values = {
         "project": anomaly.project_id,
@@ -124,6 +124,7 @@ def store_anomaly(conn: Connection, anomaly: Anomaly) -> StoredAnomaly:
         """,
         values,
     ).fetchone()
+    assert row is not None  # INSERT ... RETURNING always returns the row
     return StoredAnomaly(id=row["id"], anomaly=anomaly, new=True)
 
 

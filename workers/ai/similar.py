@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import msgspec
-from psycopg import Connection
 
+from stackwise.storage.postgres import DbConnection
 from workers.ai.similarity import (
     FEATURES_VERSION,
     GroupFeatures,
@@ -62,7 +62,7 @@ class _Candidate(msgspec.Struct, frozen=True, kw_only=True):
     first_seen: datetime
 
 
-def store_features(conn: Connection, project_id: int, features: GroupFeatures) -> GroupFeatures:
+def store_features(conn: DbConnection, project_id: int, features: GroupFeatures) -> GroupFeatures:
     """Upsert; an earlier embedding is kept when this run could not embed."""
     row = conn.execute(
         """
@@ -89,12 +89,13 @@ def store_features(conn: Connection, project_id: int, features: GroupFeatures) -
             features.embedding_model,
         ),
     ).fetchone()
+    assert row is not None  # an upsert with RETURNING always returns the row
     return msgspec.structs.replace(
         features, embedding=row["embedding"], embedding_model=row["embedding_model"]
     )
 
 
-def load_features(conn: Connection, group_id: int) -> GroupFeatures | None:
+def load_features(conn: DbConnection, group_id: int) -> GroupFeatures | None:
     row = conn.execute(
         """
         SELECT f.group_id, f.text_tokens, f.frame_tokens, f.embedding, f.embedding_model,
@@ -118,7 +119,7 @@ def _features(row: dict) -> GroupFeatures:
     )
 
 
-def _candidates(conn: Connection, project_id: int, group_id: int) -> list[_Candidate]:
+def _candidates(conn: DbConnection, project_id: int, group_id: int) -> list[_Candidate]:
     """The project's other live issues, without their embeddings (see _with_embeddings)."""
     rows = conn.execute(
         """
@@ -139,7 +140,7 @@ def _candidates(conn: Connection, project_id: int, group_id: int) -> list[_Candi
 
 
 def _with_embeddings(
-    conn: Connection, candidates: list[GroupFeatures], model: str
+    conn: DbConnection, candidates: list[GroupFeatures], model: str
 ) -> list[GroupFeatures]:
     rows = conn.execute(
         """
@@ -158,7 +159,7 @@ def _with_embeddings(
 
 
 def _replace_similar(
-    conn: Connection, project_id: int, group_id: int, similar: list[SimilarIssue]
+    conn: DbConnection, project_id: int, group_id: int, similar: list[SimilarIssue]
 ) -> None:
     conn.execute("DELETE FROM ai_similar_issues WHERE group_id = %s", (group_id,))
     if similar:
@@ -179,7 +180,7 @@ def _replace_similar(
 
 
 def _suggest(
-    conn: Connection, project_id: int, pairs: list[tuple[int, int, float, str]]
+    conn: DbConnection, project_id: int, pairs: list[tuple[int, int, float, str]]
 ) -> list[MergeSuggestion]:
     """Upsert pending suggestions; decided ones keep their decision and are not returned."""
     if not pairs:
@@ -202,7 +203,7 @@ def _suggest(
 
 
 def compare_and_store(
-    conn: Connection, project_id: int, features: GroupFeatures, first_seen: datetime
+    conn: DbConnection, project_id: int, features: GroupFeatures, first_seen: datetime
 ) -> SimilarityOutcome:
     """Store this issue's features, then its neighbours and merge suggestions."""
     target = store_features(conn, project_id, features)
@@ -245,7 +246,7 @@ class SuggestionNotFound(LookupError):
 
 
 def decide_merge_suggestion(
-    conn: Connection, suggestion_id: int, *, accept: bool, decided_by: str
+    conn: DbConnection, suggestion_id: int, *, accept: bool, decided_by: str
 ) -> MergeSuggestion:
     """Record a person's decision; an accepted suggestion is merged by the issue store."""
     row = conn.execute(
@@ -262,7 +263,7 @@ def decide_merge_suggestion(
     return MergeSuggestion(**row)
 
 
-def pending_merge_suggestions(conn: Connection, project_id: int) -> list[MergeSuggestion]:
+def pending_merge_suggestions(conn: DbConnection, project_id: int) -> list[MergeSuggestion]:
     rows = conn.execute(
         """
         SELECT id, project_id, source_group_id, target_group_id, score, method, status

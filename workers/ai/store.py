@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from psycopg import Connection
 from psycopg.types.json import Jsonb
 
+from stackwise.storage.postgres import DbConnection
 from workers.ai.schema import IssueAnalysis
 
 MAX_FAILURES = 6
@@ -67,7 +67,7 @@ def parse_stored(document: dict[str, Any] | None) -> StoredAnalysis | None:
         return None  # written by an older layout: treated as absent, re-analyzed
 
 
-def save_analysis(conn: Connection, group_id: int, stored: StoredAnalysis) -> None:
+def save_analysis(conn: DbConnection, group_id: int, stored: StoredAnalysis) -> None:
     conn.execute(
         "UPDATE error_groups SET ai_summary = %s WHERE id = %s",
         (Jsonb(msgspec.to_builtins(stored)), group_id),
@@ -89,7 +89,7 @@ def next_attempt_time(
 
 
 def record_pending(
-    conn: Connection,
+    conn: DbConnection,
     *,
     group_id: int,
     project_id: int,
@@ -134,7 +134,7 @@ def record_pending(
 
 
 def claim_due_analyses(
-    conn: Connection, *, limit: int = 100, now: float | None = None
+    conn: DbConnection, *, limit: int = 100, now: float | None = None
 ) -> list[PendingAnalysis]:
     """Pending analyses whose time has come, leased so a second scan does not repeat them."""
     now = time.time() if now is None else now
@@ -155,7 +155,7 @@ def claim_due_analyses(
 
 
 def record_call(
-    conn: Connection,
+    conn: DbConnection,
     *,
     project_id: int,
     group_id: int | None,
