@@ -81,23 +81,23 @@ def slack_payload(notice: Notice) -> dict:
 
 
 def add_to_outbox(conn: DbConnection, notices: list[Notice]) -> list[int]:
-    """Insert notices (skipping ones already recorded); returns the new rows' ids."""
-    ids = []
-    for notice in notices:
-        row = conn.execute(
-            "INSERT INTO notifications (project_id, group_id, kind, payload, dedup_key) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
-            (
-                notice.project_id,
-                notice.group_id,
-                notice.kind,
-                Jsonb(slack_payload(notice)),
-                notice.dedup_key,
-            ),
-        ).fetchone()
-        if row is not None:
-            ids.append(row["id"])
-    return ids
+    """Insert notices in one statement (skipping ones already recorded); returns new ids."""
+    if not notices:
+        return []
+    unique = sorted({n.dedup_key: n for n in notices}.values(), key=lambda n: n.dedup_key)
+    rows = conn.execute(
+        "INSERT INTO notifications (project_id, group_id, kind, payload, dedup_key) "
+        "SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::jsonb[], %b::text[]) "
+        "ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+        (
+            [n.project_id for n in unique],
+            [n.group_id for n in unique],
+            [n.kind for n in unique],
+            [Jsonb(slack_payload(n)) for n in unique],
+            [n.dedup_key for n in unique],
+        ),
+    ).fetchall()
+    return sorted(row["id"] for row in rows)
 
 
 def _webhook_for(conn: DbConnection, project_id: int, default_url: str) -> str:
