@@ -116,24 +116,21 @@ class WorkerActors:
     def deliver_notifications(self, notification_ids: list[int]) -> None:
         """Deliver each; if some fail, retry the message (delivered ones are skipped then)."""
         pool = self.ctx.stack.pool
-        failed = []
-        for notification_id in notification_ids:
-            try:
-                status = notifications.deliver(
-                    pool, notification_id, default_webhook=self.ctx.settings.alert_webhook_url
-                )
-            except notifications.DeliveryError:
-                failed.append(notification_id)
-                continue
+        outcome = notifications.deliver_many(
+            pool, notification_ids, default_webhook=self.ctx.settings.alert_webhook_url
+        )
+        for status in outcome.statuses.values():
             metrics.notifications.labels(status).inc()
-        if not failed:
+        if not outcome.failed:
             return
-        metrics.notifications.labels("retry").inc(len(failed))
+        metrics.notifications.labels("retry").inc(len(outcome.failed))
         if not _is_last_attempt(_DELIVERY_RETRIES):
-            raise notifications.DeliveryError(f"{len(failed)} notification(s) not delivered")
-        for notification_id in failed:
+            raise notifications.DeliveryError(
+                f"{len(outcome.failed)} notification(s) not delivered"
+            )
+        for notification_id in outcome.failed:
             notifications.give_up(pool, notification_id)
-        metrics.notifications.labels("failed").inc(len(failed))
+        metrics.notifications.labels("failed").inc(len(outcome.failed))
 
     def aggregate_metrics(self) -> None:
         rollups.aggregate_metrics(self.ctx)

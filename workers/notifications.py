@@ -100,42 +100,81 @@ def add_to_outbox(conn: DbConnection, notices: list[Notice]) -> list[int]:
     return sorted(row["id"] for row in rows)
 
 
-def _webhook_for(conn: DbConnection, project_id: int, default_url: str) -> str:
-    row = conn.execute("SELECT config FROM projects WHERE id = %s", (project_id,)).fetchone()
-    if row is None:
-        return default_url
-    return parse_config(row["config"]).notifications.webhook_url or default_url
+@dataclass(frozen=True)
+class Delivery:
+    """What became of a batch of notifications."""
+
+    statuses: dict[int, str]
+    failed: dict[int, str]
+
+
+def _post(client: httpx.Client, url: str, payload: dict) -> str | None:
+    """None when the webhook took it, else what went wrong."""
+    try:
+        client.post(url, json=payload, timeout=_WEBHOOK_TIMEOUT_S).raise_for_status()
+    except httpx.HTTPError as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def deliver_many(pool: Pool, ids: list[int], *, default_webhook: str = "") -> Delivery:
+    """Deliver the pending ones among `ids`: one read, a post each, one write."""
+    with pool.connection() as conn:
+        rows = conn.execute(
+            "SELECT n.id, n.kind, n.payload, p.config FROM notifications n "
+            "LEFT JOIN projects p ON p.id = n.project_id "
+            "WHERE n.id = ANY(%s) AND n.status = 'pending' ORDER BY n.id",
+            (ids,),
+        ).fetchall()
+    statuses: dict[int, str] = {}
+    failed: dict[int, str] = {}
+    with httpx.Client() as client:
+        for row in rows:
+            log.debug("notification %s [%s]: %s", row["id"], row["kind"], row["payload"]["text"])
+            config = parse_config(row["config"]) if row["config"] is not None else None
+            url = (config.notifications.webhook_url if config else "") or default_webhook
+            error = _post(client, url, row["payload"]) if url else None
+            if error is None:
+                statuses[row["id"]] = "delivered" if url else "logged"
+            else:
+                failed[row["id"]] = error
+    _record(pool, statuses, failed)
+    if rows:
+        log.info("notifications: %d delivered or logged, %d failed", len(statuses), len(failed))
+    return Delivery(statuses=statuses, failed=failed)
+
+
+def _record(pool: Pool, statuses: dict[int, str], failed: dict[int, str]) -> None:
+    ids = sorted(statuses) + sorted(failed)
+    if not ids:
+        return
+    with pool.connection() as conn:
+        conn.execute(
+            "UPDATE notifications n SET attempts = n.attempts + 1, last_error = u.error, "
+            "status = coalesce(u.status, n.status), "
+            "delivered_at = CASE WHEN u.status IS NULL THEN n.delivered_at ELSE now() END "
+            "FROM unnest(%b::bigint[], %b::text[], %b::text[]) AS u(id, status, error) "
+            "WHERE n.id = u.id",
+            (
+                ids,
+                [statuses.get(i) for i in ids],
+                [failed.get(i) for i in ids],
+            ),
+        )
 
 
 def deliver(pool: Pool, notification_id: int, *, default_webhook: str = "") -> str:
     """Deliver one notification; returns its final status. Raises DeliveryError to retry."""
+    outcome = deliver_many(pool, [notification_id], default_webhook=default_webhook)
+    if notification_id in outcome.failed:
+        raise DeliveryError(f"webhook delivery failed: {outcome.failed[notification_id]}")
+    if notification_id in outcome.statuses:
+        return outcome.statuses[notification_id]
     with pool.connection() as conn:
         row = conn.execute(
-            "SELECT id, project_id, kind, payload, status FROM notifications WHERE id = %s",
-            (notification_id,),
+            "SELECT status FROM notifications WHERE id = %s", (notification_id,)
         ).fetchone()
-        if row is None or row["status"] != "pending":
-            return row["status"] if row else "missing"
-        url = _webhook_for(conn, row["project_id"], default_webhook)
-    log.info("notification %s [%s]: %s", row["id"], row["kind"], row["payload"]["text"])
-    status, error = "logged", None
-    if url:
-        try:
-            response = httpx.post(url, json=row["payload"], timeout=_WEBHOOK_TIMEOUT_S)
-            response.raise_for_status()
-            status = "delivered"
-        except httpx.HTTPError as e:
-            error = f"{type(e).__name__}: {e}"
-    with pool.connection() as conn:
-        conn.execute(
-            "UPDATE notifications SET attempts = attempts + 1, last_error = %s, "
-            "status = CASE WHEN %s THEN status ELSE %s END, "
-            "delivered_at = CASE WHEN %s THEN delivered_at ELSE now() END WHERE id = %s",
-            (error, error is not None, status, error is not None, notification_id),
-        )
-    if error is not None:
-        raise DeliveryError(f"webhook delivery failed: {error}")
-    return status
+    return row["status"] if row else "missing"
 
 
 def give_up(pool: Pool, notification_id: int) -> None:

@@ -65,7 +65,7 @@ def test_a_failing_webhook_is_retried_and_then_given_up(ctx, project_id):
 
 
 def test_without_a_webhook_notifications_are_logged(ctx, project_id, caplog):
-    caplog.set_level(logging.INFO, logger="workers.notifications")
+    caplog.set_level(logging.DEBUG, logger="workers.notifications")
     outcome = process_event_batch(ctx, batch_of([error_event()], project_id))
     [notification_id] = outcome.assignment.notification_ids
     assert notifications.deliver(ctx.stack.pool, notification_id) == "logged"
