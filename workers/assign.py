@@ -25,7 +25,7 @@ from workers.issue_store import (
     record_releases,
     record_users,
 )
-from workers.lifecycle import Transition, apply_event_rules, record_activities
+from workers.lifecycle import Transition, apply_event_rules
 from workers.notifications import Notice, add_to_outbox, issue_notice
 
 _CACHE_TTL_S = 3600
@@ -113,8 +113,9 @@ def _follow_ups(
     result: Assignment,
 ) -> None:
     """Activity, notifications and AI analyses for what this batch changed."""
+    # A new issue's first sighting is its first_seen column, not an activity row: a bulk
+    # load creating thousands of issues would write thousands of rows saying nothing more.
     rows = _group_rows(conn, created | {t.group_id for t in transitions})
-    record_activities(conn, [(g, rows[g]["project_id"], "first_seen", {}) for g in sorted(created)])
     notices: list[Notice] = [
         issue_notice("new_issue", rows[g], period="first") for g in sorted(created)
     ]

@@ -47,7 +47,7 @@ def test_a_new_event_on_a_resolved_issue_regresses_it(ctx, project_id):
     regressed = only_group(ctx, project_id)
     assert (regressed["status"], regressed["substatus"]) == ("unresolved", "regressed")
     assert regressed["times_regressed"] == 1
-    assert kinds(ctx, group["id"]) == ["first_seen", "resolved", "regression"]
+    assert kinds(ctx, group["id"]) == ["resolved", "regression"]
     assert (group["id"], "regression") in outcome.assignment.analyses
     with ctx.stack.pool.connection() as conn:
         notice = conn.execute("SELECT kind FROM notifications ORDER BY id DESC").fetchone()
