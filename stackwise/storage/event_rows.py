@@ -215,6 +215,32 @@ EVENT_SCHEMA = pa.schema(
 )
 
 
+def _common(
+    fields: PromotedFields,
+    *,
+    project_id: int,
+    event_id: str,
+    received_at: float,
+    timestamp: float,
+    payload: bytes,
+    sample_rate: float,
+) -> dict[str, Any]:
+    """The columns `events` and `transactions` share."""
+    return {
+        "project_id": project_id,
+        "timestamp": int(timestamp * 1000),
+        "event_id": uuid.UUID(hex=event_id).bytes,
+        "received_at": int(received_at * 1000),
+        "release": _text(fields.release, 250),
+        "environment": _text(fields.environment, 64),
+        "platform": normalize_platform(fields.platform),
+        "trace_id": _trace_id(fields),
+        "user_key": user_key(fields),
+        "sample_rate": sample_rate,
+        "payload": payload.decode("utf-8", "replace"),
+    }
+
+
 def event_row(
     project_id: int,
     event_id: str,
@@ -231,29 +257,28 @@ def event_row(
     exception = _last_exception(fields)
     if timestamp is None:
         timestamp = _seconds(fields.timestamp, received_at)
-    return {
-        "project_id": project_id,
-        "timestamp": int(timestamp * 1000),
-        "event_id": uuid.UUID(hex=event_id).bytes,
-        "received_at": int(received_at * 1000),
-        "type": event_type or _text(fields.type, 32) or "default",
-        "level": normalize_level(fields.level),
-        "platform": normalize_platform(fields.platform),
-        "release": _text(fields.release, 250),
-        "environment": _text(fields.environment, 64),
-        "logger": _text(fields.logger, 64),
-        "transaction": _text(fields.transaction, 200),
-        "exception_type": _text(exception.type, 256) if exception else "",
-        "exception_value": _text(exception.value) if exception else "",
-        "message": _message(fields),
-        "user_key": user_key(fields),
-        "sdk_name": _text(fields.sdk.name, 64) if fields.sdk else "",
-        "sdk_version": _text(fields.sdk.version, 64) if fields.sdk else "",
-        "trace_id": _trace_id(fields),
-        "tags": list(_tags(fields).items()),
-        "sample_rate": sample_rate,
-        "payload": payload.decode("utf-8", "replace"),
-    }
+    row = _common(
+        fields,
+        project_id=project_id,
+        event_id=event_id,
+        received_at=received_at,
+        timestamp=timestamp,
+        payload=payload,
+        sample_rate=sample_rate,
+    )
+    row.update(
+        type=event_type or _text(fields.type, 32) or "default",
+        level=normalize_level(fields.level),
+        logger=_text(fields.logger, 64),
+        transaction=_text(fields.transaction, 200),
+        exception_type=_text(exception.type, 256) if exception else "",
+        exception_value=_text(exception.value) if exception else "",
+        message=_message(fields),
+        sdk_name=_text(fields.sdk.name, 64) if fields.sdk else "",
+        sdk_version=_text(fields.sdk.version, 64) if fields.sdk else "",
+        tags=list(_tags(fields).items()),
+    )
+    return row
 
 
 TRANSACTION_SCHEMA = pa.schema(
@@ -295,24 +320,23 @@ def transaction_row(
     if start is None:
         start = _seconds(fields.start_timestamp, timestamp)
     trace = fields.contexts.trace if fields.contexts else None
-    return {
-        "project_id": project_id,
-        "timestamp": int(timestamp * 1000),
-        "start_timestamp": int(start * 1000),
-        "event_id": uuid.UUID(hex=event_id).bytes,
-        "received_at": int(received_at * 1000),
-        "transaction": _text(fields.transaction, 200),
-        "op": _text(trace.op, 64) if trace else "",
-        "status": _text(trace.status, 32) if trace else "",
-        "duration_ms": max(0.0, (timestamp - start) * 1000),
-        "release": _text(fields.release, 250),
-        "environment": _text(fields.environment, 64),
-        "platform": normalize_platform(fields.platform),
-        "trace_id": _text(trace.trace_id, 64) if trace else "",
-        "user_key": user_key(fields),
-        "sample_rate": sample_rate,
-        "payload": payload.decode("utf-8", "replace"),
-    }
+    row = _common(
+        fields,
+        project_id=project_id,
+        event_id=event_id,
+        received_at=received_at,
+        timestamp=timestamp,
+        payload=payload,
+        sample_rate=sample_rate,
+    )
+    row.update(
+        start_timestamp=int(start * 1000),
+        transaction=_text(fields.transaction, 200),
+        op=_text(trace.op, 64) if trace else "",
+        status=_text(trace.status, 32) if trace else "",
+        duration_ms=max(0.0, (timestamp - start) * 1000),
+    )
+    return row
 
 
 def rows_to_table(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
