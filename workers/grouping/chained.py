@@ -62,6 +62,10 @@ def chained_exception_variants(event: PreparedEvent, ctx: Context) -> dict[str, 
         for stack in event.exception_stacks
     ]
     caches = ctx.caches
+    if caches is not None and not all(s is None or s.memoized for s in event.exception_stacks):
+        # A stack built for this event alone: its components, part of the
+        # key, are new objects, so the key can never be met again.
+        caches = None
     if caches is not None:
         key = tuple(map(_exception_key, exceptions, all_stacks))
         hit = caches.chains.get(key)

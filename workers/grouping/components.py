@@ -107,8 +107,22 @@ class StacktraceComponent(Component):
     __slots__ = ("weak",)
 
     def __init__(self, frames: list, contributes: bool | None = None, hint: str | None = None):
-        super().__init__("stacktrace", frames, contributes, hint)
-        self.weak = not any(f.contributes and f.identifies for f in frames)
+        self._leaves = None
+        self._hash = None
+        self.id = "stacktrace"
+        self.values = frames
+        self.hint = hint
+        # One pass over the frames for both flags (frames are never strings).
+        any_contributes = weak = False
+        for frame in frames:
+            if frame.contributes:
+                any_contributes = True
+                if frame.identifies:
+                    break
+        else:
+            weak = True
+        self.contributes = any_contributes if contributes is None else contributes
+        self.weak = weak
 
 
 def _any_contributes(values) -> bool:

@@ -15,7 +15,8 @@ names (`minified`, a v1 rule beyond Sentry's).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+import msgspec
 
 from workers.grouping import minified
 from workers.grouping.components import Component
@@ -41,9 +42,12 @@ _JS_DYNAMIC_PATH = re.compile(r" > (?:eval|Function)(?::\d+)*$|^eval at ")
 _URL_PREFIXES = ("http:", "https:", "applewebdata:", "blob:")
 
 
-@dataclass(frozen=True, slots=True)
-class FrameFacts:
-    """Everything about a frame's component that does not depend on its neighbours."""
+class FrameFacts(msgspec.Struct, frozen=True, gc=False):
+    """Everything about a frame's component that does not depend on its neighbours.
+
+    Cached per frame identity, so there are many: `gc=False` (they reference
+    no cycle) keeps them out of the garbage collector's walks.
+    """
 
     children: tuple[Component, ...]
     flat: tuple[str, ...]  # contributing leaf values, precomputed for hashing

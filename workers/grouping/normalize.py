@@ -3,8 +3,12 @@
 Per frame: fill `filename`/`abs_path` as Relay does (a URL's path becomes the
 filename), trim the function name (keeping the original in `raw_function`),
 then apply the stack-trace rules' in-app changes and finally treat an unknown
-in-app flag as "not in app". Frame work is cached by the frame's identity, so
-the thousandth event through the same code costs a dictionary lookup per frame.
+in-app flag as "not in app". Frame work is cached at three levels, each keyed
+on what it depends on: the frame's identity (what grouping and rules look at:
+paths, module, function, package, the source line where it counts), the whole
+frame (its normalized copy, which keeps line numbers for explanations) and the
+whole stack. So the thousandth event through the same code costs a dictionary
+lookup, and a new stack of known frames a lookup per frame.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from workers.grouping.components import Component, FrameComponent
 from workers.grouping.enhancers import Enhancements
 from workers.grouping.event import Event, Frame, LogEntry, SingleException, Stacktrace, Thread
-from workers.grouping.frames import FrameFacts, build_frame_facts
-from workers.grouping.functions import trim_function_name
+from workers.grouping.frames import CONTEXT_LINE_PLATFORMS, FrameFacts, build_frame_facts
+from workers.grouping.functions import JAVASCRIPT_PLATFORMS, trim_function_name
 from workers.grouping.stacktrace_rules import MatchFrame, make_match_frame
 
 # Relay's is_url: such an abs_path yields its URL path as the filename.
@@ -26,13 +31,17 @@ _URL_PREFIXES = ("file:", "http:", "https:", "applewebdata:")
 # Relay splits a missing type out of a value like "TypeError: x is undefined".
 _TYPE_IN_VALUE = re.compile(r"^(\w+):(.*)$", re.DOTALL)
 # Bounds on memory: a full memo is dropped and refilled by the traffic.
-_CACHE_MAX = 50_000
+_IDENTITIES_MAX = 50_000
+_FRAMES_MAX = 50_000
+_CHILDREN_MAX = 50_000
 _STACKS_MAX = 8_192
+# Stacks seen once are remembered by hash only (see FramePreparer._memoize).
+_SEEN_STACKS_MAX = 4 * _STACKS_MAX
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class FrameInfo:
-    """Cached per frame identity; compared and hashed by identity."""
+class FrameInfo(msgspec.Struct, frozen=True, eq=False, gc=False):
+    """Cached per frame identity; compared and hashed by identity. `gc=False`
+    (no cycles): the garbage collector need not walk thousands of them."""
 
     filename: str | None
     abs_path: str | None
@@ -45,26 +54,53 @@ class FrameInfo:
     recursion_key: tuple
 
 
+class PreparedFrame(msgspec.Struct, gc=False):
+    """One distinct frame (line numbers included), normalized once.
+
+    `frame` is the normalized copy with an unknown in-app flag made False, as
+    it is when no stack-trace rule changes it (a stack whose rules do copies
+    it again); `info` its per-identity facts. `system` and `app` memoize its
+    frame components for stacks that do not change them (see `strategies`):
+    they never change once built. Untracked by the garbage collector, like
+    FrameInfo.
+    """
+
+    frame: Frame
+    info: FrameInfo
+    system: FrameComponent | None = None
+    app: FrameComponent | None = None
+
+
 class PreparedStack:
     """A normalized stack trace, shared by every event with the same frames.
 
-    `frames` are normalized copies carrying the final in-app flag; `infos`
-    their cached per-identity facts; `recursive` the frames identical to the
+    `frames` are normalized copies carrying the final in-app flag; `prepared`
+    their cached per-frame work; `recursive` the frames identical to the
     previous one (Sentry's is_recursion_v1: same abs_path, package, module,
     filename, function, line and column); `match_frames` what stack-trace
     rules see after the in-app/category changes. `components` memoizes the
-    stack trace components (pure functions of all of the above).
+    stack trace components (pure functions of all of the above); `memoized`
+    says whether later events can meet this very object again.
     """
 
-    __slots__ = ("components", "exception", "frames", "infos", "match_frames", "recursive")
+    __slots__ = (
+        "components",
+        "exception",
+        "frames",
+        "match_frames",
+        "memoized",
+        "prepared",
+        "recursive",
+    )
 
-    def __init__(self, frames, infos, exception, recursive, match_frames) -> None:
+    def __init__(self, frames, prepared, exception, recursive, match_frames) -> None:
         self.frames: list[Frame] = frames
-        self.infos: tuple[FrameInfo, ...] = infos
+        self.prepared: tuple[PreparedFrame, ...] = prepared
         self.exception = exception
         self.recursive: tuple[int, ...] = recursive
         self.match_frames: list[MatchFrame] | None = match_frames
         self.components: dict | None = None
+        self.memoized = False
 
 
 @dataclass(slots=True)
@@ -92,28 +128,34 @@ class FramePreparer:
 
     def __init__(self, enhancements: Enhancements) -> None:
         self.enhancements = enhancements
-        self._cache: dict[tuple, FrameInfo] = {}
+        self._identities: dict[tuple, FrameInfo] = {}
+        self._children: dict[tuple, Component] = {}
+        self._frames: dict[tuple[str, Frame], PreparedFrame] = {}
         self._stacks: dict[tuple, PreparedStack] = {}
+        self._seen_stacks: set[int] = set()
 
     def info(self, frame: Frame, platform: str) -> FrameInfo:
+        """The frame's identity facts, keyed on what they depend on only."""
+        platform = frame.platform or platform
         data = frame.data
         key = (
-            frame.platform or platform,
+            platform,
             frame.filename,
             frame.abs_path,
             frame.module,
             frame.function,
             frame.raw_function,
             frame.package,
-            frame.context_line,
-            data is not None and data.sourcemap is not None,
+            frame.context_line if platform in CONTEXT_LINE_PLATFORMS else None,
+            # Only JavaScript frames care whether a source map was applied.
+            platform in JAVASCRIPT_PLATFORMS and data is not None and data.sourcemap is not None,
         )
-        info = self._cache.get(key)
+        info = self._identities.get(key)
         if info is None:
-            info = self._build(frame, key[0], key[8])
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
-            self._cache[key] = info
+            info = self._build(frame, platform, key[8])
+            if len(self._identities) >= _IDENTITIES_MAX:
+                self._identities.clear()
+            self._identities[key] = info
         return info
 
     def _build(self, frame: Frame, platform: str, sourcemap_used: bool) -> FrameInfo:
@@ -133,6 +175,7 @@ class FramePreparer:
             context_line=frame.context_line,
             sourcemap_used=sourcemap_used,
         )
+        facts = msgspec.structs.replace(facts, children=self._shared_children(facts.children))
         recursion_key = (abs_path, frame.package, frame.module, filename, function)
         info = FrameInfo(
             filename, abs_path, function, raw_function, facts, frozenset(), recursion_key
@@ -140,6 +183,46 @@ class FramePreparer:
         probe = make_match_frame(info, frame, platform)
         rule_ids = self.enhancements.identity_matches(probe)
         return FrameInfo(filename, abs_path, function, raw_function, facts, rule_ids, recursion_key)
+
+    def _shared_children(self, children: tuple[Component, ...]) -> tuple[Component, ...]:
+        """Equal frame children as one object: distinct frames mostly differ in
+        one part (their function, say), and each object kept is one more for
+        the garbage collector to walk. Children never change once built."""
+        shared = []
+        for child in children:
+            key = (child.id, tuple(child.values), child.contributes, child.hint)
+            found = self._children.get(key)
+            if found is None:
+                if len(self._children) >= _CHILDREN_MAX:
+                    self._children.clear()
+                found = self._children[key] = child
+            shared.append(found)
+        return tuple(shared)
+
+    def prepared(self, frame: Frame, platform: str) -> PreparedFrame:
+        key = (platform, frame)
+        try:
+            prepared = self._frames.get(key)
+        except TypeError:  # an unhashable line number or such: no memo
+            return self._prepare(frame, platform)
+        if prepared is None:
+            prepared = self._prepare(frame, platform)
+            if len(self._frames) >= _FRAMES_MAX:
+                self._frames.clear()
+            self._frames[key] = prepared
+        return prepared
+
+    def _prepare(self, frame: Frame, platform: str) -> PreparedFrame:
+        info = self.info(frame, platform)
+        normalized = msgspec.structs.replace(
+            frame,
+            filename=info.filename,
+            abs_path=info.abs_path,
+            function=info.function,
+            raw_function=info.raw_function,
+            in_app=bool(frame.in_app),
+        )
+        return PreparedFrame(normalized, info)
 
     def stack(
         self, stacktrace: Stacktrace | None, platform: str, exception
@@ -156,48 +239,53 @@ class FramePreparer:
             return self._build_stack(frames, platform, exception)
         if stack is None:
             stack = self._build_stack(frames, platform, exception)
-            if len(self._stacks) >= _STACKS_MAX:
-                self._stacks.clear()
-            self._stacks[key] = stack
+            self._memoize(key, stack)
         return stack
 
+    def _memoize(self, key: tuple, stack: PreparedStack) -> None:
+        """Keep a stack from its second sighting on. With one stack per issue
+        most are seen once, and keeping them would only hold memory and make
+        every full garbage collection longer and more frequent."""
+        seen = hash(key)
+        if seen not in self._seen_stacks:
+            if len(self._seen_stacks) >= _SEEN_STACKS_MAX:
+                self._seen_stacks.clear()
+            self._seen_stacks.add(seen)
+            return
+        if len(self._stacks) >= _STACKS_MAX:
+            self._stacks.clear()
+        self._stacks[key] = stack
+        stack.memoized = True
+
     def _build_stack(self, frames, platform: str, exception) -> PreparedStack:
-        infos = tuple([self.info(frame, platform) for frame in frames])
-        identity = [info.rule_ids for info in infos]
+        prepared = tuple([self.prepared(frame, platform) for frame in frames])
+        normalized = [p.frame for p in prepared]
         match_frames = None
-        in_app = [frame.in_app for frame in frames]
-        if any(identity):
+        if any(p.info.rule_ids for p in prepared):
             match_frames = [
-                make_match_frame(info, frame, platform)
-                for frame, info in zip(frames, infos, strict=True)
+                make_match_frame(p.info, frame, platform)
+                for frame, p in zip(frames, prepared, strict=True)
             ]
+            identity = [p.info.rule_ids for p in prepared]
             self.enhancements.apply_modifications(match_frames, identity, exception)
-            for match_frame in match_frames:
+            for index, match_frame in enumerate(match_frames):
                 # Grouping rules see frames after unknown in-app became False.
                 match_frame.in_app = bool(match_frame.in_app)
-            in_app = [match_frame.in_app for match_frame in match_frames]
-        normalized = [
-            msgspec.structs.replace(
-                frame,
-                filename=info.filename,
-                abs_path=info.abs_path,
-                function=info.function,
-                raw_function=info.raw_function,
-                in_app=bool(flag),
-            )
-            for frame, info, flag in zip(frames, infos, in_app, strict=True)
-        ]
+                if match_frame.in_app != normalized[index].in_app:
+                    normalized[index] = msgspec.structs.replace(
+                        normalized[index], in_app=match_frame.in_app
+                    )
         return PreparedStack(
-            normalized, infos, exception, _recursive(normalized, infos), match_frames
+            normalized, prepared, exception, _recursive(normalized, prepared), match_frames
         )
 
 
-def _recursive(frames: list[Frame], infos: tuple[FrameInfo, ...]) -> tuple[int, ...]:
+def _recursive(frames: list[Frame], prepared: tuple[PreparedFrame, ...]) -> tuple[int, ...]:
     out = []
     for index in range(1, len(frames)):
         frame, previous = frames[index], frames[index - 1]
         if (
-            infos[index].recursion_key == infos[index - 1].recursion_key
+            prepared[index].info.recursion_key == prepared[index - 1].info.recursion_key
             and frame.lineno == previous.lineno
             and frame.colno == previous.colno
         ):

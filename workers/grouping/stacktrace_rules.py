@@ -130,9 +130,16 @@ class StacktraceRule:
         )
 
 
+def field_regex(key: str, pattern: str) -> re.Pattern[str]:
+    """The compiled glob a path, package, module, function or category matcher tries."""
+    if key in ("path", "package"):
+        return compile_glob(pattern.lower(), doublestar=True, path_normalize=True)
+    return compile_glob(pattern)
+
+
 def _frame_test(key: str, pattern: str) -> Callable[[MatchFrame], bool]:
     if key in ("path", "package"):
-        regex = compile_glob(pattern.lower(), doublestar=True, path_normalize=True)
+        regex = field_regex(key, pattern)
         if key == "package":
             return lambda f: f.package is not None and regex.match(f.package) is not None
 
@@ -152,7 +159,7 @@ def _frame_test(key: str, pattern: str) -> Callable[[MatchFrame], bool]:
     if key == "app":
         expected = _parse_bool(pattern)
         return lambda f: expected is not None and f.in_app is expected
-    regex = compile_glob(pattern)
+    regex = field_regex(key, pattern)
     attr = key  # function, module, category
 
     def field_test(f: MatchFrame) -> bool:

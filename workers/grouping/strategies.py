@@ -23,7 +23,7 @@ from workers.grouping.enhancers import Enhancements, slice_range
 from workers.grouping.event import SingleException
 from workers.grouping.functions import family_for_platform
 from workers.grouping.minified import WEAK_STACK_VALUE_HINT, weak_stack_value
-from workers.grouping.normalize import PreparedEvent, PreparedStack
+from workers.grouping.normalize import PreparedEvent, PreparedFrame, PreparedStack
 from workers.grouping.parameterize import normalize_message
 from workers.grouping.stacktrace_rules import FlagAction, VarAction
 
@@ -62,11 +62,20 @@ def _frame_components(
     stack: PreparedStack, recursive: tuple[int, ...], share: bool
 ) -> tuple[list[FrameComponent], list[FrameComponent]]:
     """System and app frame components; in-app frames share one object when
-    no rule will change them per variant (`share`)."""
+    no rule will change them per variant (`share`), and then frames that the
+    stack changes in no way (neither recursion nor an in-app rule) reuse the
+    components of the same frame in other stacks."""
     system: list[FrameComponent] = []
     app: list[FrameComponent] = []
-    for index, (frame, info) in enumerate(zip(stack.frames, stack.infos, strict=True)):
-        facts = info.facts
+    for index, (frame, prepared) in enumerate(zip(stack.frames, stack.prepared, strict=True)):
+        if share and frame is prepared.frame and index not in recursive:
+            if prepared.app is None:
+                # Benign race between threads: both build equal components.
+                prepared.system, prepared.app = _shared_frame_components(prepared)
+            system.append(prepared.system)  # type: ignore[arg-type]  # set with app
+            app.append(prepared.app)
+            continue
+        facts = prepared.info.facts
         contributes, hint = facts.contributes, facts.hint
         if index in recursive:
             contributes, hint = False, "ignored due to recursion"
@@ -88,6 +97,18 @@ def _frame_components(
     return system, app
 
 
+def _shared_frame_components(prepared: PreparedFrame) -> tuple[FrameComponent, FrameComponent]:
+    """(system, app) components of a frame no stack changes, as `_frame_components`
+    builds them with `share`."""
+    frame, facts = prepared.frame, prepared.info.facts
+    children, flat, identifies = facts.children, facts.flat, facts.identifies
+    system = FrameComponent(children, flat, facts.contributes, facts.hint, frame, identifies)
+    if frame.in_app:
+        return system, system
+    app = FrameComponent(children, flat, False, "non in-app frame", frame, identifies)
+    return system, app
+
+
 def stacktrace_variants(
     stack: PreparedStack, platform: str, ctx: Context
 ) -> dict[str, StacktraceComponent]:
@@ -101,9 +122,11 @@ def stacktrace_variants(
 def _build_stacktrace_variants(
     stack: PreparedStack, platform: str, ctx: Context, recursive: tuple[int, ...]
 ) -> dict[str, StacktraceComponent]:
-    matches = ctx.enhancements.grouping_matches(
-        stack.match_frames, [info.rule_ids for info in stack.infos], stack.exception
-    )
+    matches = []
+    if stack.match_frames is not None:  # else no rule matches any frame
+        matches = ctx.enhancements.grouping_matches(
+            stack.match_frames, [p.info.rule_ids for p in stack.prepared], stack.exception
+        )
     first = stack.frames[0]
     single_url_frame = (
         len(stack.frames) == 1
@@ -122,6 +145,8 @@ def _build_stacktrace_variants(
 
 def _assemble(frames: list[FrameComponent], matches) -> StacktraceComponent:
     """Apply +group/-group and max-frames/min-frames (Sentry's assemble_stacktrace_component)."""
+    if not matches:
+        return StacktraceComponent(frames)
     state: dict[str, int | bool | str] = {"max-frames": 0, "min-frames": 0}
     for rule, index in matches:
         for action in rule.actions:
