@@ -2,6 +2,8 @@
 
 set positional-arguments
 set dotenv-load := false
+# bash, not sh: `bench` passes on its arguments with "${@:2}".
+set shell := ["bash", "-cu"]
 
 python := "python"
 
@@ -14,7 +16,7 @@ demo:
     {{python}} -m stackwise demo
 
 # run the whole test suite
-test *args: node-deps
+test *args: node-deps browser
     {{python}} -m pytest "$@"
 
 # install the JavaScript SDKs the protocol tests drive (pinned by package-lock.json)
@@ -41,6 +43,10 @@ clickhouse *args:
 migrate:
     {{python}} -m stackwise migrate
 
+# realistic traffic with ground truth: just seed [--events N] [--days D] [--direct] [--ai] ...
+seed *args:
+    {{python}} -m stackwise seed "$@"
+
 # projects and DSN keys: create, list, show, add-key, disable-key, enable-key, config
 project *args:
     {{python}} -m stackwise project "$@"
@@ -56,6 +62,38 @@ ai *args:
 # fingerprint JSON Lines events: just fingerprint FILE [--rules RULES_FILE]
 fingerprint *args:
     {{python}} -m workers.grouping "$@"
+
+# write the stored data as partitioned Parquet for notebooks and offline work: just export [--out DIR] [--projects 1,3]
+export *args:
+    {{python}} -m stackwise export "$@"
+
+# the workbench notebooks in marimo's editor (read an export: just notebook -- --source .stackwise/export)
+notebook *args:
+    STACKWISE_DATA_DIR="${STACKWISE_DATA_DIR:-{{justfile_directory()}}/.stackwise}" marimo edit notebooks "$@"
+
+# the same notebooks in JupyterLab (their .ipynb twins)
+lab *args:
+    STACKWISE_DATA_DIR="${STACKWISE_DATA_DIR:-{{justfile_directory()}}/.stackwise}" jupyter lab notebooks "$@"
+
+# run every notebook headless on the current data, self-contained HTML to reports/: just report [--source SPEC] [NAME ...]
+report *args:
+    {{python}} -m stackwise report "$@"
+
+# regenerate notebooks/*.ipynb from the marimo notebooks (a test checks they match)
+ipynb:
+    for notebook in notebooks/*.py; do marimo export ipynb "$notebook" --sort top-down -f -o "${notebook%.py}.ipynb"; done
+
+# headless Chromium for the report tests: installed with apt-get when run as root, else the command to run
+browser:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    command -v chromium >/dev/null && exit 0
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium
+    else
+        echo "headless Chromium is missing; run: sudo apt-get install -y --no-install-recommends chromium" >&2
+        exit 1
+    fi
 
 # run benchmark NAME (ingest, grouping, process, seed, analysis)
 bench name *args:
