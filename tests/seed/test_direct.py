@@ -1,0 +1,137 @@
+"""`seed --direct`: rows equal to what the relay would store, ground truth for every
+event, named batches the workers group, and a re-run that stores nothing twice."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from relay.normalize import normalize_payload
+from stackwise.seed.deliver_direct import load_direct
+from stackwise.seed.direct_rows import event_columns, normalized, transaction_columns
+from stackwise.seed.generate import Generator
+from stackwise.seed.plan import SeedOptions, SeedPlan, today_utc
+from stackwise.seed.projects import SEED_PROJECTS, ensure_seed_projects
+from stackwise.serve import running_workers, stack_broker
+from stackwise.storage.event_rows import (
+    EVENT_SCHEMA,
+    TRANSACTION_SCHEMA,
+    event_row,
+    rows_to_table,
+    transaction_row,
+)
+from tests.seed.conftest import FIXED_END
+
+_encode = msgspec.json.encode
+
+
+def test_direct_rows_equal_what_the_relay_and_its_flusher_would_write(pools):
+    """The shortcuts (clean parts checked once, columns from what the generator knows)
+    against the relay's normalize_payload and the flusher's row builders, on (nearly)
+    every root cause of the default catalogue."""
+    plan = SeedPlan(SeedOptions(events=6_000, seed=1, end=FIXED_END))
+    received_at = plan.end + 3600
+    columns = {"event": event_columns(), "transaction": transaction_columns()}
+    expected = {"event": [], "transaction": []}
+    seen = set()
+    for seed_event in Generator(plan, pools).events():
+        rendered = seed_event.rendered
+        raw = _encode(rendered.payload)
+        relay = normalize_payload(raw, received_at=received_at, item_type=rendered.kind)
+        direct = normalized(rendered, raw, received_at)
+        assert direct == relay
+        project_id = len(seed_event.project)
+        columns[rendered.kind].add(project_id, rendered, raw, direct, received_at)
+        if rendered.kind == "transaction":
+            row = transaction_row(
+                project_id,
+                relay.event_id,
+                received_at,
+                relay.payload,
+                timestamp=relay.timestamp,
+                start_timestamp=relay.start_timestamp,
+            )
+        else:
+            row = event_row(
+                project_id,
+                relay.event_id,
+                received_at,
+                relay.payload,
+                timestamp=relay.timestamp,
+                event_type=relay.type,
+            )
+        expected[rendered.kind].append(row)
+        seen.add(seed_event.root_cause.id)
+    assert len(seen) >= 0.85 * len(plan.catalogue), "nearly every root cause was compared"
+    for kind, schema in (("event", EVENT_SCHEMA), ("transaction", TRANSACTION_SCHEMA)):
+        want = rows_to_table(expected[kind], schema)
+        want = want.sort_by([("project_id", "ascending"), ("timestamp", "ascending")])
+        assert columns[kind].table().equals(want)
+
+
+def _count(client, sql: str, **parameters) -> int:
+    return client.query(sql, parameters=parameters).result_rows[0][0]
+
+
+def _wait_until_processed(broker, queue: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while broker.do_qsize(queue):
+        assert time.monotonic() < deadline, "workers did not drain the queue"
+        time.sleep(0.1)
+
+
+def test_direct_load_stores_ground_truth_feeds_the_workers_and_reruns_idempotently(stack):
+    provisioned = ensure_seed_projects(stack.pool, SEED_PROJECTS)
+    project_ids = {key: p.project.id for key, p in provisioned.items()}
+    options = SeedOptions(events=2_000, days=7, root_causes=60, seed=3, end=today_utc())
+    broker = stack_broker(stack)
+    results = []
+    messages = load_direct(stack, broker, options, project_ids, workers=0, on_unit=results.append)
+    assert messages >= 1
+    assert sum(sum(r.counts.values()) for r in results) == options.events
+    client = stack.clickhouse()
+    errors = _assert_ground_truth(client, options)
+
+    with running_workers(stack, broker):
+        _wait_until_processed(broker, stack.settings.queue_name)
+    with stack.pool.connection() as conn:
+        occurrences = conn.execute("SELECT count(*) AS n FROM error_occurrences").fetchone()["n"]
+    assert occurrences == errors
+    root_causes = _count(
+        client, "SELECT uniqExact(root_cause) FROM seed_ground_truth WHERE type != 'transaction'"
+    )
+    assert _count(client, "SELECT uniqExact(group_id) FROM event_groups") == root_causes
+
+    # The same run again: the insert tokens make every insert a no-op.
+    load_direct(stack, broker, options, project_ids, workers=0, on_unit=lambda r: None)
+    assert _count(client, "SELECT count() FROM events") == errors
+    assert _count(client, "SELECT count() FROM seed_ground_truth") == options.events
+
+
+def _assert_ground_truth(client, options: SeedOptions) -> int:
+    events = _count(client, "SELECT count() FROM events")
+    transactions = _count(client, "SELECT count() FROM transactions")
+    assert events + transactions == options.events
+    assert _count(client, "SELECT count() FROM seed_ground_truth FINAL") == options.events
+    joined = _count(
+        client,
+        "SELECT count() FROM seed_ground_truth AS t INNER JOIN events AS e "
+        "ON t.project_id = e.project_id AND t.event_id = e.event_id",
+    )
+    assert joined == events
+    plan = SeedPlan(options)
+    catalogue = {rc.id: rc for rc in plan.catalogue}
+    rows = client.query(
+        "SELECT root_cause, any(family), any(category), any(severity), any(run) "
+        "FROM seed_ground_truth GROUP BY root_cause"
+    ).result_rows
+    for root_cause, family, category, severity, run in rows:
+        rc = catalogue[root_cause]
+        assert (family, category, severity, run) == (
+            rc.family,
+            rc.category,
+            rc.severity,
+            plan.run_id,
+        )
+    return events
