@@ -1,0 +1,306 @@
+"""The datasets the workbench reads, one definition each, shared by both sources and the export.
+
+A dataset has a canonical polars schema (what every loader returns, whichever store it
+came from) and the query that produces it: ClickHouse SELECTs read deduplicated rows
+(`FINAL`) and merged rollups; PostgreSQL SELECTs turn JSON into text. UUIDs become
+text and timestamps millisecond UTC, so frames from ClickHouse, PostgreSQL and Parquet
+compare and join alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+UTC_MS = pl.Datetime("ms", "UTC")
+_TEXT, _U64, _I64, _F64 = pl.String, pl.UInt64, pl.Int64, pl.Float64
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    schema: dict[str, Any]  # column -> polars data type
+    # SELECT ... with `{where}` where filters go ("1" when none).
+    sql: str
+    store: str  # "clickhouse" or "postgres"
+    # The column whose month partitions the export ("" = one partition per project).
+    time_column: str = ""
+    # Which column holds the project (exports partition by it; "" = not partitioned).
+    project_column: str = "project_id"
+
+
+def _schema(**columns: Any) -> dict[str, Any]:
+    return dict(columns)
+
+
+EVENTS = Dataset(
+    "events",
+    _schema(
+        project_id=_U64,
+        timestamp=UTC_MS,
+        event_id=_TEXT,
+        received_at=UTC_MS,
+        type=_TEXT,
+        level=_TEXT,
+        platform=_TEXT,
+        release=_TEXT,
+        environment=_TEXT,
+        logger=_TEXT,
+        transaction=_TEXT,
+        exception_type=_TEXT,
+        exception_value=_TEXT,
+        message=_TEXT,
+        user_key=_TEXT,
+        sdk_name=_TEXT,
+        sdk_version=_TEXT,
+        tags=_TEXT,
+        sample_rate=pl.Float32,
+        payload=_TEXT,
+    ),
+    "SELECT project_id, timestamp, toString(event_id) AS event_id, received_at, type, level, "
+    "platform, release, environment, logger, transaction, exception_type, exception_value, "
+    "message, user_key, sdk_name, sdk_version, toJSONString(tags) AS tags, sample_rate, payload "
+    "FROM events FINAL WHERE {where}",
+    "clickhouse",
+    time_column="timestamp",
+)
+EVENT_GROUPS = Dataset(
+    "event_groups",
+    _schema(
+        project_id=_U64,
+        timestamp=UTC_MS,
+        event_id=_TEXT,
+        group_id=_U64,
+        primary_hash=_TEXT,
+        grouping_version=_TEXT,
+        level=_TEXT,
+        environment=_TEXT,
+        release=_TEXT,
+        user_key=_TEXT,
+        sample_weight=pl.Float32,
+        processed_at=UTC_MS,
+    ),
+    "SELECT project_id, timestamp, toString(event_id) AS event_id, group_id, "
+    "toString(primary_hash) AS primary_hash, grouping_version, level, environment, release, "
+    "user_key, sample_weight, processed_at FROM event_groups FINAL WHERE {where}",
+    "clickhouse",
+    time_column="timestamp",
+)
+GROUND_TRUTH = Dataset(
+    "seed_ground_truth",
+    _schema(
+        project_id=_U64,
+        event_id=_TEXT,
+        timestamp=UTC_MS,
+        type=_TEXT,
+        root_cause=_TEXT,
+        family=_TEXT,
+        category=_TEXT,
+        severity=_TEXT,
+        title=_TEXT,
+        release=_TEXT,
+        regression=pl.Boolean,
+        run=_TEXT,
+    ),
+    "SELECT project_id, toString(event_id) AS event_id, timestamp, type, root_cause, family, "
+    "category, severity, title, release, regression, run FROM seed_ground_truth FINAL "
+    "WHERE {where}",
+    "clickhouse",
+    time_column="timestamp",
+)
+ROLLUPS = Dataset(
+    "error_metrics_hourly",
+    _schema(
+        project_id=_U64,
+        hour=UTC_MS,
+        group_id=_U64,
+        level=_TEXT,
+        environment=_TEXT,
+        release=_TEXT,
+        events=_U64,
+        weighted=_F64,
+        users=_U64,
+    ),
+    # Merged here: an AggregatingMergeTree holds unmerged parts until it merges them.
+    "SELECT project_id, toDateTime64(hour, 3) AS hour, group_id, level, environment, release, "
+    "sum(events) AS events, sum(weighted) AS weighted, uniqMerge(users) AS users "
+    "FROM error_metrics_hourly "
+    "WHERE {where} GROUP BY project_id, hour, group_id, level, environment, release",
+    "clickhouse",
+    time_column="hour",
+)
+OUTCOMES = Dataset(
+    "outcomes",
+    _schema(
+        project_id=_U64,
+        hour=UTC_MS,
+        outcome=_TEXT,
+        reason=_TEXT,
+        category=_TEXT,
+        source=_TEXT,
+        quantity=_U64,
+    ),
+    "SELECT project_id, toDateTime64(hour, 3) AS hour, outcome, reason, category, source, "
+    "sum(quantity) AS quantity "
+    "FROM outcomes WHERE {where} GROUP BY project_id, hour, outcome, reason, category, source",
+    "clickhouse",
+    time_column="hour",
+)
+PROJECTS = Dataset(
+    "projects",
+    _schema(id=_I64, slug=_TEXT, name=_TEXT, config=_TEXT, created_at=UTC_MS),
+    "SELECT id, slug, name, config::text AS config, created_at FROM projects WHERE {where} "
+    "ORDER BY id",
+    "postgres",
+    project_column="",
+)
+ISSUES = Dataset(
+    "error_groups",
+    _schema(
+        id=_I64,
+        project_id=_I64,
+        fingerprint_hash=_TEXT,
+        grouping_version=_TEXT,
+        title=_TEXT,
+        culprit=_TEXT,
+        level=_TEXT,
+        exception_type=_TEXT,
+        status=_TEXT,
+        first_seen=UTC_MS,
+        last_seen=UTC_MS,
+        times_seen=_I64,
+        users_seen=_I64,
+        times_regressed=_I64,
+        merged_into=_I64,
+        ai_summary=_TEXT,
+    ),
+    "SELECT id, project_id, fingerprint_hash, grouping_version, title, culprit, level, "
+    "exception_type, status, first_seen, last_seen, times_seen, users_seen, times_regressed, "
+    "merged_into, ai_summary::text AS ai_summary FROM error_groups WHERE {where} ORDER BY id",
+    "postgres",
+)
+AI_CALLS = Dataset(
+    "ai_calls",
+    _schema(
+        id=_I64,
+        project_id=_I64,
+        group_id=_I64,
+        purpose=_TEXT,
+        model=_TEXT,
+        prompt_version=_TEXT,
+        status=_TEXT,
+        attempts=_I64,
+        prompt_tokens=_I64,
+        completion_tokens=_I64,
+        latency_ms=_F64,
+        created_at=UTC_MS,
+    ),
+    "SELECT id, project_id, group_id, purpose, model, prompt_version, status, attempts, "
+    "prompt_tokens, completion_tokens, latency_ms, created_at FROM ai_calls WHERE {where} "
+    "ORDER BY id",
+    "postgres",
+)
+AI_ANOMALIES = Dataset(
+    "ai_anomalies",
+    _schema(
+        id=_I64,
+        project_id=_I64,
+        group_id=_I64,
+        kind=_TEXT,
+        start_hour=UTC_MS,
+        end_hour=UTC_MS,
+        peak_hour=UTC_MS,
+        peak_count=_F64,
+        baseline=_F64,
+        score=_F64,
+        status=_TEXT,
+    ),
+    "SELECT id, project_id, group_id, kind, start_hour, end_hour, peak_hour, peak_count, "
+    "baseline, score, status FROM ai_anomalies WHERE {where} ORDER BY id",
+    "postgres",
+)
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        EVENTS,
+        EVENT_GROUPS,
+        GROUND_TRUTH,
+        ROLLUPS,
+        OUTCOMES,
+        PROJECTS,
+        ISSUES,
+        AI_CALLS,
+        AI_ANOMALIES,
+    )
+}
+
+
+SYSTEM_SQL = {
+    "parts": "SELECT table, partition, name, rows, bytes_on_disk, data_compressed_bytes, "
+    "data_uncompressed_bytes, toDateTime64(modification_time, 3) AS modification_time "
+    "FROM system.parts "
+    "WHERE database = currentDatabase() AND active",
+    "columns": "SELECT table, name, type, data_compressed_bytes, data_uncompressed_bytes "
+    "FROM system.columns WHERE database = currentDatabase()",
+    # Servers keep a query log; the embedded engine has none (its frame stays empty).
+    "query_log": "SELECT toDateTime64(event_time, 3) AS event_time, query_duration_ms, "
+    "read_rows, read_bytes, result_rows, memory_usage, query FROM system.query_log "
+    "WHERE type = 'QueryFinish' AND event_time > now() - INTERVAL 1 DAY "
+    "ORDER BY query_duration_ms DESC LIMIT 200",
+}
+SYSTEM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "parts": {
+        "table": pl.String,
+        "partition": pl.String,
+        "name": pl.String,
+        "rows": pl.UInt64,
+        "bytes_on_disk": pl.UInt64,
+        "data_compressed_bytes": pl.UInt64,
+        "data_uncompressed_bytes": pl.UInt64,
+        "modification_time": pl.Datetime("ms", "UTC"),
+    },
+    "columns": {
+        "table": pl.String,
+        "name": pl.String,
+        "type": pl.String,
+        "data_compressed_bytes": pl.UInt64,
+        "data_uncompressed_bytes": pl.UInt64,
+    },
+    "query_log": {
+        "event_time": pl.Datetime("ms", "UTC"),
+        "query_duration_ms": pl.UInt64,
+        "read_rows": pl.UInt64,
+        "read_bytes": pl.UInt64,
+        "result_rows": pl.UInt64,
+        "memory_usage": pl.UInt64,
+        "query": pl.String,
+    },
+    # The dashboard queries timed by the workbench itself (`dashboards.time_queries`).
+    "query_timings": {
+        "query": pl.String,
+        "seconds": pl.Float64,
+        "rows": pl.Int64,
+        "measured_at": pl.Datetime("ms", "UTC"),
+    },
+}
+
+
+def conform(
+    frame: pl.DataFrame, dataset: Dataset, columns: list[str] | None = None
+) -> pl.DataFrame:
+    """The frame in the dataset's canonical column order and types (missing columns null)."""
+    wanted = columns or list(dataset.schema)
+    return frame.select(
+        (pl.col(name) if name in frame.columns else pl.lit(None))
+        .cast(dataset.schema[name], strict=False)
+        .alias(name)
+        for name in wanted
+    )
+
+
+def empty(dataset: Dataset, columns: list[str] | None = None) -> pl.DataFrame:
+    wanted = columns or list(dataset.schema)
+    return pl.DataFrame(schema={name: dataset.schema[name] for name in wanted})
