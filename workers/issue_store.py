@@ -67,22 +67,25 @@ def _ts(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+LOOKUP_HASHES = """
+    SELECT h.project_id, h.grouping_version, h.hash, coalesce(g.merged_into, g.id) AS group_id
+    FROM unnest(%b::bigint[], %b::text[], %b::bpchar[]) AS k(project_id, version, hash)
+    JOIN group_hashes h
+      ON h.project_id = k.project_id AND h.grouping_version = k.version AND h.hash = k.hash
+    JOIN error_groups g ON g.id = h.group_id
+"""
+
+
 def lookup_hashes(conn: DbConnection, keys: set[HashKey]) -> dict[HashKey, int]:
-    """Groups already known for these hashes, following merges to the surviving group."""
+    """Groups already known for these hashes, following merges to the surviving group.
+
+    The hashes go in as `bpchar`, the column's type: as `text` the comparison casts the
+    column, the primary key cannot be used, and every lookup scans the whole table.
+    """
     if not keys:
         return {}
     projects, versions, hashes = zip(*sorted(keys), strict=True)
-    rows = conn.execute(
-        """
-        SELECT h.project_id, h.grouping_version, h.hash,
-               coalesce(g.merged_into, g.id) AS group_id
-        FROM unnest(%b::bigint[], %b::text[], %b::text[]) AS k(project_id, version, hash)
-        JOIN group_hashes h
-          ON h.project_id = k.project_id AND h.grouping_version = k.version AND h.hash = k.hash
-        JOIN error_groups g ON g.id = h.group_id
-        """,
-        (list(projects), list(versions), list(hashes)),
-    ).fetchall()
+    rows = conn.execute(LOOKUP_HASHES, (list(projects), list(versions), list(hashes))).fetchall()
     return {
         (r["project_id"], r["grouping_version"], r["hash"].strip()): r["group_id"] for r in rows
     }
