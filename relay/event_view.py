@@ -44,7 +44,13 @@ class _Stack(msgspec.Struct):
     frames: list[Frame] | None = None
 
 
+class _RawStack(msgspec.Struct):
+    frames: list[msgspec.Raw] | None = None
+
+
 _decode_stack = msgspec.json.Decoder(_Stack).decode
+_decode_raw_stack = msgspec.json.Decoder(_RawStack).decode
+_decode_frame = msgspec.json.Decoder(Frame).decode
 
 
 class ExceptionView(msgspec.Struct):
@@ -60,6 +66,15 @@ class ExceptionView(msgspec.Struct):
             return _decode_stack(self.stacktrace).frames or []
         except msgspec.ValidationError:
             return []
+
+    @property
+    def last_frame(self) -> Frame | None:
+        """The crashing frame alone: skipping the others costs less than decoding them."""
+        try:
+            frames = _decode_raw_stack(self.stacktrace).frames
+            return _decode_frame(frames[-1]) if frames else None
+        except msgspec.ValidationError:
+            return None
 
 
 class _Exceptions(msgspec.Struct):

@@ -27,14 +27,29 @@ _EXTENSION_ERRORS = re.compile(
     r"Extension context invalidated|webkit-masked-url:|"
     r"^Non-Error promise rejection captured with value: Object Not Found Matching Id",
 )
-_EXTENSION_SOURCES = re.compile(
-    r"^(chrome|chrome-extension|moz-extension|safari-extension|safari-web-extension|"
-    r"ms-browser-extension|resource|webkit-masked-url)://|"
-    r"graph\.facebook\.com|connect\.facebook\.net/en_US/all\.js|"
-    r"eatdifferent\.com\.woopra-ns\.com|static\.woopra\.com/js/woopra\.js|"
-    r"^libraryIn /[^/]+/|plugin\.js|^\s*$",
-    re.IGNORECASE,
+# Sources, matched case-insensitively: as prefixes, substrings and one pattern (a single
+# case-insensitive alternation cost more than the rest of the filters together).
+_EXTENSION_SOURCE_PREFIXES = tuple(
+    f"{scheme}://"
+    for scheme in (
+        "chrome",
+        "chrome-extension",
+        "moz-extension",
+        "safari-extension",
+        "safari-web-extension",
+        "ms-browser-extension",
+        "resource",
+        "webkit-masked-url",
+    )
 )
+_EXTENSION_SOURCE_PARTS = (
+    "graph.facebook.com",
+    "connect.facebook.net/en_us/all.js",
+    "eatdifferent.com.woopra-ns.com",
+    "static.woopra.com/js/woopra.js",
+    "plugin.js",
+)
+_LIBRARY_IN = re.compile(r"libraryin /[^/]+/")
 _CRAWLERS = re.compile(
     r"Mediapartners-Google|AdsBot-Google|Googlebot|FeedFetcher-Google|Storebot-Google|"
     r"BingBot|BingPreview|Baiduspider|Slurp|Sogou|facebook|ia_archiver|bots?[/\s\)\;]|"
@@ -112,12 +127,22 @@ def from_browser_extension(view: EventView) -> bool:
     for exception in view.exceptions():
         if _EXTENSION_ERRORS.search(f"{exception.type or ''}: {exception.value or ''}"):
             return True
-        frames = exception.frames
-        if frames:
-            source = frames[-1].abs_path or frames[-1].filename
-            if isinstance(source, str) and _EXTENSION_SOURCES.search(source):
+        frame = exception.last_frame
+        if frame is not None:
+            source = frame.abs_path or frame.filename
+            if isinstance(source, str) and _is_extension_source(source):
                 return True
     return False
+
+
+def _is_extension_source(source: str) -> bool:
+    lowered = source.lower()
+    return (
+        not lowered.strip()
+        or lowered.startswith(_EXTENSION_SOURCE_PREFIXES)
+        or any(part in lowered for part in _EXTENSION_SOURCE_PARTS)
+        or _LIBRARY_IN.match(lowered) is not None
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -59,6 +59,9 @@ class Flusher:
         self.last_error: str | None = None
 
     def start(self) -> None:
+        # pyarrow imports pandas on its first table (about a second of holding the GIL):
+        # pay it now, before traffic, rather than in the first flush under load.
+        rows_to_table([], EVENT_SCHEMA)
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:

@@ -7,6 +7,7 @@ one process. With server URLs set, `relay` and `worker` scale out separately.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -86,6 +87,9 @@ def _run_relay_http(stack: Stack, broker: RedisBroker, *, with_workers: bool) ->
     extra = [_worker_metrics] if with_workers else []
     relay = RelayService(stack, broker, app_name="stackwise", extra_metrics=extra)
     relay.start()
+    # What startup built lives as long as the process: keep it out of every later full
+    # collection (the request path allocates enough to trigger them often).
+    gc.freeze()
     try:
         relay.app.run(
             host=stack.settings.host,

@@ -110,6 +110,29 @@ def test_browser_extension_errors_are_filtered(exception):
     assert filter_reason(payload, FilterSettings(browser_extensions=True)) == "browser-extensions"
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Safari-Web-Extension://ABC/inject.js",
+        "https://connect.facebook.net/en_US/all.js",
+        "https://static.woopra.com/js/woopra.js",
+        "https://cdn.example.com/vendor/plugin.js",
+        "libraryIn /Applications/Foo.app/",
+        "   ",
+    ],
+)
+def test_the_crashing_frame_from_an_extension_source_is_filtered(source):
+    frames = [{"abs_path": "https://shop.example.com/app.js"}, {"abs_path": source}]
+    payload = event(exception={"values": [{"type": "Error", "stacktrace": {"frames": frames}}]})
+    assert filter_reason(payload, FilterSettings(browser_extensions=True)) == "browser-extensions"
+
+
+def test_an_extension_frame_that_did_not_crash_is_not_filtered():
+    frames = [{"abs_path": "chrome-extension://abc/x.js"}, {"abs_path": "https://shop/app.js"}]
+    payload = event(exception={"values": [{"type": "Error", "stacktrace": {"frames": frames}}]})
+    assert filter_reason(payload, FilterSettings(browser_extensions=True)) is None
+
+
 def test_an_app_error_is_not_a_browser_extension_error():
     payload = event(
         exception={
