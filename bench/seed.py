@@ -121,7 +121,7 @@ def main() -> int:
     if args.events != TARGET_EVENTS:
         figures += f", {projected:.0f} s projected for {TARGET_EVENTS:,}"
     print(f"bench seed: {figures} (target < 600 s for {TARGET_EVENTS} events) {verdict}")
-    return 0
+    return 0 if verdict == "ok" else 1
 
 
 if __name__ == "__main__":
