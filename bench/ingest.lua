@@ -1,9 +1,10 @@
 -- wrk script for `just bench ingest`: unique event ids on every request.
--- args: MODE ("plain" or "pool"), FILE, PATH, AUTH
+-- args: MODE ("plain", "pool" or "cycle"), FILE, PATH, AUTH
 --   plain: FILE holds one envelope with the 32-character placeholder EVENT_ID_PLACEHOLDER_XXXXXXXXXXX
 --          (twice); each request substitutes a fresh id.
 --   pool:  FILE holds precompressed envelopes, each prefixed by an 8-digit length; every
 --          thread sends its own share, each body once.
+--   cycle: as pool, going round the share again (for the bare handler, which reads no ids).
 local threads = {}
 local thread_count = 0
 
@@ -52,7 +53,11 @@ function request()
     body = template:gsub("EVENT_ID_PLACEHOLDER_XXXXXXXXXXX", id)
   else
     body = bodies[counter]
-    if body == nil then
+    if body == nil and mode == "cycle" then
+      -- The bare handler ignores ids: going round the pool measures it, not the pool's size.
+      counter = 1
+      body = bodies[1]
+    elseif body == nil then
       body = bodies[#bodies]
       wrk.thread:stop()
     end
