@@ -53,13 +53,16 @@ class VolumeTracker:
             volume.previous, volume.current = volume.current, 0
         self._minute = minute
 
-    def per_minute(self, project_id: int) -> float:
-        """The measured rate: the busier of the previous minute and this one so far."""
+    def per_minute(self, project_id: int, now: float | None = None) -> float:
+        """The measured rate: events over the last sixty seconds, estimated as this minute
+        so far plus the part of the previous minute still inside the window (a sliding
+        window). Extrapolating this minute alone would read a burst of a few hundred
+        events in its first seconds as thousands a minute, and sample them away."""
         volume = self._volumes.get(project_id)
         if volume is None:
             return 0.0
-        elapsed = max(1.0, time.time() % 60)
-        return max(volume.previous, volume.current * 60.0 / elapsed)
+        elapsed = (time.time() if now is None else now) % 60
+        return volume.current + volume.previous * (60.0 - elapsed) / 60.0
 
     def get(self, project_id: int) -> ProjectVolume:
         return self._volumes.get(project_id, ProjectVolume())

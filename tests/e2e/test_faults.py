@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from relay.service import RelayService
-from stackwise.projects import create_project
+from stackwise.project_config import set_path
+from stackwise.projects import create_project, save_config
 from stackwise.runtime import open_stack
 from stackwise.serve import stack_broker
 from tests.support.clickhouse_server import ClickHouseServer, wait_until
@@ -64,6 +65,8 @@ def test_kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice(t
     port = free_port()
     server = ServeProcess(data_dir, port)
     dsn = server.wait_healthy()
+    # Every acknowledged event must be stored: none may be sampled away (a 200 as well).
+    server.configure("demo", "sampling.enabled", "false")
     public_key, project_id = dsn.split("//")[1].split("@")[0], dsn.rsplit("/", 1)[1]
     load = LoadSender(f"{server.base_url}/api/{project_id}/envelope/", public_key)
     load.start()
@@ -103,6 +106,8 @@ def test_clickhouse_outage_keeps_acknowledged_events_and_sheds_load_past_the_spo
     )
     stack = open_stack(settings, own_clickhouse=True)
     project, key = create_project(stack.pool, "outage")
+    # What fills the spool is what is kept: sampling would keep a fraction (answered 200).
+    save_config(stack.pool, "outage", set_path(project.config, "sampling.enabled", False))
     relay = RelayService(stack, stack_broker(stack))
     relay.start()
     try:

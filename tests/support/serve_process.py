@@ -33,6 +33,7 @@ class ServeProcess:
                 **(extra_env or {}),
             }
         )
+        self.env = env
         self.output: list[str] = []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "stackwise", "serve"],
@@ -86,6 +87,17 @@ class ServeProcess:
             return psutil.Process(self.process.pid).children(recursive=True)
         except psutil.NoSuchProcess:
             return []
+
+    def configure(self, project: str, path: str, value: str) -> None:
+        """Set a project's configuration through the operator CLI, as an operator would,
+        and give the relay time to see it (it refreshes keys and configuration every 2 s)."""
+        subprocess.run(
+            [sys.executable, "-m", "stackwise", "project", "config", project, path, value],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
+        time.sleep(3)
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60) -> int:
         if self.process.poll() is None:
