@@ -15,6 +15,7 @@ time of this single-threaded process, i.e. per core. Ends with one summary line:
 from __future__ import annotations
 
 import random
+import sys
 import time
 import uuid
 
@@ -172,7 +173,7 @@ def replay_pool(rng: random.Random) -> list[bytes]:
     return [makers[i % 3](rng, cause=rng.randrange(REPLAY_ROOT_CAUSES)) for i in range(30_000)]
 
 
-def main() -> None:
+def main() -> int:
     rng = random.Random(7)
     figures: dict[str, float] = {}
     pools = {
@@ -193,7 +194,8 @@ def main() -> None:
     print(
         f"bench grouping: {summary} (target >= {TARGET_EVENTS_PER_S} events/s per core) {verdict}"
     )
+    return 0 if verdict == "ok" else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

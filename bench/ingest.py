@@ -291,6 +291,10 @@ def measure_relays(inputs: Inputs, env: dict[str, str], data_dir: Path) -> dict:
         url = f"http://127.0.0.1:18902/api/{project}/envelope/"
         # Everything stored: no sampling (it would keep 1% at this volume), no caps.
         configure(relay_env, NEUTRAL)
+        # Warm up (connections, first ClickHouse parts, caches); not counted.
+        run_wrk(
+            url, "plain", inputs.plain, auth, Load(2, inputs.load.threads, inputs.load.connections)
+        )
         results = {
             "plain": measure_relay(url, "plain", inputs.plain, auth, inputs.load),
             "br": measure_relay(url, "pool", inputs.pool, auth, inputs.load),
@@ -299,12 +303,16 @@ def measure_relays(inputs: Inputs, env: dict[str, str], data_dir: Path) -> dict:
         # all inbound filters, sampling deciding each trace (at 99.9%), spike protection.
         configure(relay_env, CHECKED)
         results["checked"] = measure_relay(url, "plain", inputs.plain, auth, inputs.load)
+        # Runs of a few seconds vary by several percent: the checked run is compared with
+        # unchecked runs on either side of it, not with one.
+        configure(relay_env, NEUTRAL)
+        results["plain_after"] = measure_relay(url, "plain", inputs.plain, auth, inputs.load)
     finally:
         stop(relay)
     return results
 
 
-def report(bare: dict[str, WrkResult], relays: dict) -> None:
+def report(bare: dict[str, WrkResult], relays: dict) -> bool:
     ok = True
     figures = []
     for name in ("plain", "br"):
@@ -321,11 +329,13 @@ def report(bare: dict[str, WrkResult], relays: dict) -> None:
             f"{name} {stored:,.0f} stored/s = {share:.0%} of bare, p99 {result.p99_ms:.1f} ms"
         )
     checked, stored_checked = relays["checked"]
-    cost = 1 - stored_checked / relays["plain"][1]
+    unchecked = (relays["plain"][1] + relays["plain_after"][1]) / 2
+    cost = 1 - stored_checked / unchecked
     ok &= cost <= TARGET_CHECK_COST
     print(
         f"relay plain with quota, filters and sampling: {stored_checked:,.0f} events/s stored "
-        f"({cost:+.0%} against {relays['plain'][1]:,.0f}), p99 {checked.p99_ms:.1f} ms"
+        f"({cost:+.0%} against {unchecked:,.0f}, the mean of the unchecked runs before and "
+        f"after it), p99 {checked.p99_ms:.1f} ms"
     )
     figures.append(f"checks cost {cost:.0%}")
     verdict = "ok" if ok else "short"
@@ -333,6 +343,7 @@ def report(bare: dict[str, WrkResult], relays: dict) -> None:
         f"bench ingest: {'; '.join(figures)} (target >= 60% of bare, p99 < 50 ms, "
         f"checks <= 10%) {verdict}"
     )
+    return ok
 
 
 def main() -> int:
@@ -354,8 +365,7 @@ def main() -> int:
         relays = measure_relays(inputs, env, work / "data")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report({"plain": bare_plain, "br": bare_br}, relays)
-    return 0
+    return 0 if report({"plain": bare_plain, "br": bare_br}, relays) else 1
 
 
 if __name__ == "__main__":

@@ -165,7 +165,7 @@ def main() -> int:
         f"bench process: {', '.join(figures)} (target >= 5,000/s at 100 groups, "
         f">= 2,000/s at 20,000 groups) {verdict}"
     )
-    return 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
