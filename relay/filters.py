@@ -188,28 +188,39 @@ def _ip_in_networks(ip: str, ranges: tuple[str, ...]) -> bool:
     return any(address in network for network in _networks(ranges))
 
 
+@lru_cache(maxsize=1024)
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """Case-insensitive globs as one compiled pattern (fnmatch's translation), per list."""
+    return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns))
+
+
 def _glob_any(value: str, patterns: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(value.lower(), p.lower()) for p in patterns)
+    return _globs(tuple(patterns)).match(value.lower()) is not None
 
 
 def filter_reason(
     view: EventView, settings: FilterSettings, *, client_ip: str | None = None
 ) -> str | None:
-    """The reason this event is filtered out, or None to keep it."""
-    ip = _client_ip(view, client_ip)
-    user_agent = _header(view, "user-agent")
-    release = view.release if isinstance(view.release, str) else ""
-    checks = (
-        (settings.localhost and is_localhost(view, ip), "localhost"),
-        (settings.browser_extensions and from_browser_extension(view), "browser-extensions"),
-        (settings.legacy_browsers and is_legacy_browser(user_agent), "legacy-browsers"),
-        (settings.web_crawlers and is_crawler(user_agent), "web-crawlers"),
-        (bool(settings.releases) and _glob_any(release, settings.releases), "release-version"),
-        (
-            bool(settings.error_messages)
-            and any(_glob_any(m, settings.error_messages) for m in _messages(view)),
-            "error-message",
-        ),
-        (bool(settings.client_ips) and _ip_in(ip, settings.client_ips), "ip-address"),
-    )
-    return next((reason for matched, reason in checks if matched), None)
+    """The reason this event is filtered out, or None to keep it (first match wins)."""
+    ip = _client_ip(view, client_ip) if settings.localhost or settings.client_ips else None
+    if settings.localhost and is_localhost(view, ip):
+        return "localhost"
+    if settings.browser_extensions and from_browser_extension(view):
+        return "browser-extensions"
+    if settings.legacy_browsers or settings.web_crawlers:
+        user_agent = _header(view, "user-agent")
+        if settings.legacy_browsers and is_legacy_browser(user_agent):
+            return "legacy-browsers"
+        if settings.web_crawlers and is_crawler(user_agent):
+            return "web-crawlers"
+    if settings.releases:
+        release = view.release if isinstance(view.release, str) else ""
+        if _glob_any(release, settings.releases):
+            return "release-version"
+    if settings.error_messages and any(
+        _glob_any(m, settings.error_messages) for m in _messages(view)
+    ):
+        return "error-message"
+    if settings.client_ips and _ip_in(ip, settings.client_ips):
+        return "ip-address"
+    return None
