@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from relay.literal_scan import LiteralScanner
+
 FILTERED = "[Filtered]"
 
 _SENSITIVE_KEY = re.compile(
@@ -27,10 +29,10 @@ _BEARER = re.compile(r"\b(bearer|token)\s+[A-Za-z0-9\-._~+/]{8,}=*", re.IGNORECA
 _PEM = re.compile(r"-----BEGIN[A-Z ]*PRIVATE KEY-----.*?-----END[A-Z ]*PRIVATE KEY-----", re.DOTALL)
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@/\s]+)(@)", re.IGNORECASE)
 
-# The quick scan runs on every event, so it avoids regular expressions over the whole text
-# (Python's engine has no multi-literal search): substring tests on the lowercased bytes,
-# and card numbers found on a copy where every digit is "0", separators "-", the rest "x",
-# so a search for a literal run of zeros does the work.
+# The quick scan runs on every event, so it avoids Python's regular expressions over the
+# whole text: words are found by a multi-literal scanner (`literal_scan`), and card
+# numbers on a copy where every digit is "0", separators "-", the rest "x", so a search
+# for a literal run of zeros does the work.
 _KEYWORDS = (
     b"password",
     b"passwd",
@@ -95,22 +97,46 @@ def _raw_has_card(raw: bytes) -> bool:
     return False
 
 
-def _raw_has_sensitive_key(lowered: bytes) -> bool:
-    """A keyword inside an object key, or inside the name of a [name, value] pair."""
-    for keyword in _KEYWORDS:
-        position = lowered.find(keyword)
-        while position >= 0:
-            close = lowered.find(b'"', position)
-            if close < 0:
-                break
-            after = lowered[close + 1 : close + 8].lstrip()
-            if after.startswith(b":"):
-                return True
-            opening = lowered.rfind(b'"', 0, position)
-            if after.startswith(b",") and _previous_significant(lowered, opening) == ord("["):
-                return True
-            position = lowered.find(keyword, close)
-    return False
+def _in_key(raw: bytes, start: int, end: int) -> bool:
+    """Whether raw[start:end] lies inside an object key or the name of a [name, value]
+    pair: the string it is in is followed by a colon, or is a pair's first element."""
+    close = raw.find(b'"', end)
+    if close < 0:
+        return False
+    after = raw[close + 1 : close + 8].lstrip()
+    if after.startswith(b":"):
+        return True
+    opening = raw.rfind(b'"', 0, start)
+    return after.startswith(b",") and _previous_significant(raw, opening) == ord("[")
+
+
+# Keywords, then what only value checks look for. "bearer" is both a keyword and a sign
+# of a bearer token.
+_SCAN_LITERALS = (*_KEYWORDS, b"token ", b"private key")
+_TOKEN_SPACE = len(_KEYWORDS)
+_PRIVATE_KEY = len(_KEYWORDS) + 1
+_BEARER_WORD = _KEYWORDS.index(b"bearer")
+_scanner = LiteralScanner(_SCAN_LITERALS)
+
+
+def _scan_words(raw: bytes, scanner: LiteralScanner) -> tuple[bool, bool, bool]:
+    """(a keyword in a key, a bearer or token value, a private key) in one pass."""
+    found = [False, False, False]
+
+    def on_match(index: int, end: int) -> bool:
+        if index < _TOKEN_SPACE:
+            if index == _BEARER_WORD:
+                found[1] = True
+            if not found[0]:
+                found[0] = _in_key(raw, end - len(_SCAN_LITERALS[index]), end)
+        elif index == _TOKEN_SPACE:
+            found[1] = True
+        elif index == _PRIVATE_KEY:
+            found[2] = True
+        return all(found)
+
+    scanner.scan(raw, on_match)
+    return found[0], found[1], found[2]
 
 
 class ScrubPlan(NamedTuple):
@@ -127,14 +153,14 @@ class ScrubPlan(NamedTuple):
         return self.cards or self.bearer or self.pem or self.url_passwords
 
 
-def plan_scrub(raw: bytes) -> ScrubPlan | None:
+def plan_scrub(raw: bytes, scanner: LiteralScanner = _scanner) -> ScrubPlan | None:
     """None when nothing in the event can be a secret: the common case, decided fast."""
-    lowered = raw.lower()
+    keys, bearer, pem = _scan_words(raw, scanner)
     plan = ScrubPlan(
-        keys=_raw_has_sensitive_key(lowered),
+        keys=keys,
         cards=_raw_has_card(raw),
-        bearer=b"bearer" in lowered or b"token " in lowered,
-        pem=b"private key" in lowered,
+        bearer=bearer,
+        pem=pem,
         url_passwords=b"@" in raw and _URL_AUTH.search(raw) is not None,
     )
     return plan if plan.keys or plan.values else None
