@@ -18,14 +18,29 @@ from urllib.parse import urlsplit
 from relay.event_view import EventView
 from stackwise.project_config import FilterSettings
 
-_EXTENSION_ERRORS = re.compile(
-    r"top\.GLOBALS|originalCreateNotification|canvas\.contentDocument|"
-    r"MyApp_RemoveAllHighlights|tt\.epicplay\.com|Can't find variable: ZiteReader|"
-    r"jigsaw is not defined|ComboSearch is not defined|http://loading\.retry\.widdit\.com/|"
-    r"atomicFindClose|fb_xd_fragment|bmi_SafeAddOnload|EBCallBackMessageReceived|"
-    r"conduitPage|plugin\.setSuspendState is not a function|"
-    r"Extension context invalidated|webkit-masked-url:|"
-    r"^Non-Error promise rejection captured with value: Object Not Found Matching Id",
+# Error texts, case-sensitive, as substrings and one prefix (substring tests cost a
+# fraction of one regular-expression alternation over the same text).
+_EXTENSION_ERRORS = (
+    "top.GLOBALS",
+    "originalCreateNotification",
+    "canvas.contentDocument",
+    "MyApp_RemoveAllHighlights",
+    "tt.epicplay.com",
+    "Can't find variable: ZiteReader",
+    "jigsaw is not defined",
+    "ComboSearch is not defined",
+    "http://loading.retry.widdit.com/",
+    "atomicFindClose",
+    "fb_xd_fragment",
+    "bmi_SafeAddOnload",
+    "EBCallBackMessageReceived",
+    "conduitPage",
+    "plugin.setSuspendState is not a function",
+    "Extension context invalidated",
+    "webkit-masked-url:",
+)
+_EXTENSION_ERROR_PREFIX = (
+    "Non-Error promise rejection captured with value: Object Not Found Matching Id"
 )
 # Sources, matched case-insensitively: as prefixes, substrings and one pattern (a single
 # case-insensitive alternation cost more than the rest of the filters together).
@@ -125,7 +140,8 @@ def is_localhost(view: EventView, client_ip: str | None) -> bool:
 
 def from_browser_extension(view: EventView) -> bool:
     for exception in view.exceptions():
-        if _EXTENSION_ERRORS.search(f"{exception.type or ''}: {exception.value or ''}"):
+        text = f"{exception.type or ''}: {exception.value or ''}"
+        if text.startswith(_EXTENSION_ERROR_PREFIX) or any(e in text for e in _EXTENSION_ERRORS):
             return True
         frame = exception.last_frame
         if frame is not None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from relay.filters import any_enabled
 from relay.quotas import Quota, QuotaLimiter, Refusal, quotas_for
 from relay.sampling import SeenSignatures, sample_rate
 from relay.volume import VolumeTracker
@@ -103,7 +104,9 @@ class Policy:
             if spike is not None and category in ("error", "transaction", "security"):
                 refused[category] = Refusal(category, spike.quota, spike.retry_after_s)
                 continue
-            refusal = await self.limiter.admit(quotas, category, count) if quotas else None
+            if not quotas or self.limiter.admit_locally(quotas, category, count):
+                continue
+            refusal = await self.limiter.admit(quotas, category, count)
             if refusal is not None:
                 refused[category] = refusal
         return refused
@@ -117,8 +120,6 @@ class Policy:
         client_ip: str | None,
         trace_id: str | None,
     ) -> RequestPolicy:
-        from relay.filters import any_enabled
-
         return RequestPolicy(
             refused=refused,
             filters=config.filters if any_enabled(config.filters) else None,

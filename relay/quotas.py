@@ -158,6 +158,22 @@ class QuotaLimiter:
         lease.size = 1
         return lease.blocked_until - now
 
+    def admit_locally(self, quotas: list[Quota], category: str, count: int = 1) -> bool:
+        """Admit from the tokens already leased, when every applicable quota has enough:
+        the common case, with no Redis round trip and no coroutine. False: ask `admit`."""
+        now = time.time()
+        leases = []
+        for quota in quotas:
+            if not quota.applies_to(category):
+                continue
+            lease = self._leases.get(quota)
+            if lease is None or lease.tokens < count or now < lease.blocked_until:
+                return False
+            leases.append(lease)
+        for lease in leases:
+            lease.tokens -= count
+        return True
+
     async def admit(self, quotas: list[Quota], category: str, count: int = 1) -> Refusal | None:
         """Admit `count` items of `category`, or say which quota refuses and for how long."""
         now = time.time()
