@@ -47,9 +47,12 @@ function request()
   counter = counter + 1
   local body
   if mode == "plain" then
-    -- Random-looking hex like a uuid4 (long digit runs would look like card numbers).
-    local id = string.format("%08x%08x%08x%08x", thread_id + 1, counter,
-                             math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+    -- Unique by thread and counter, with a letter before each zero-padded part: no run
+    -- of 13 digits, which the secret scan would have to check as a card number.
+    local id = string.format("%08x%x%07x%x%07x%x%07x", math.random(0x10000000, 0x7fffffff),
+                             math.random(10, 15), counter % 0x10000000,
+                             math.random(10, 15), thread_id,
+                             math.random(10, 15), math.random(0, 0xfffffff))
     body = template:gsub("EVENT_ID_PLACEHOLDER_XXXXXXXXXXX", id)
   else
     body = bodies[counter]
