@@ -78,11 +78,21 @@ def evaluate(
     return Accuracy(
         scores=metrics.scores(table),
         table=table,
-        over_merged=_label_merged(
-            metrics.over_merged(table, limit=limit), truth_titles, titles, examples
+        # An over-merged issue and the root causes inside it; an over-split root cause
+        # and the issues it landed in.
+        over_merged=_label(
+            metrics.over_merged(table, limit=limit),
+            truth_titles,
+            titles,
+            examples,
+            columns={"issue": "predicted", "id": "truth", "n": "cluster_events"},
         ),
-        over_split=_label_split(
-            metrics.over_split(table, limit=limit), truth_titles, titles, examples
+        over_split=_label(
+            metrics.over_split(table, limit=limit),
+            truth_titles,
+            titles,
+            examples,
+            columns={"cluster": "truth", "id": "predicted", "n": "issue_events"},
         ),
         by_project=_by_project(truth, predicted),
     )
@@ -93,34 +103,21 @@ def issue_titles(source: Source, projects: Sequence[int] | None = None) -> pl.Da
     return issues.select(pl.col("id").cast(pl.String).alias("predicted"), "title")
 
 
-def _label_merged(worst, truth_titles, titles, examples) -> pl.DataFrame:
-    """One row per (issue, root cause inside it), with names and an example event."""
+def _label(worst, truth_titles, titles, examples, *, columns: dict[str, str]) -> pl.DataFrame:
+    """One row per (worst cluster, member inside it), with names and an example event;
+    `columns` names the cluster, member and count columns of `metrics`' output."""
+    count = columns["n"]
     rows = (
         worst.with_row_index("rank", offset=1)
         .explode("clusters")
         .unnest("clusters")
-        .rename({"issue": "predicted", "id": "truth", "n": "cluster_events"})
+        .rename(columns)
         .join(truth_titles.rename({"title": "root_cause_title"}), on="truth", how="left")
         .join(examples, on=["truth", "predicted"], how="left")
     )
     if titles is not None:
         rows = rows.join(titles.rename({"title": "issue_title"}), on="predicted", how="left")
-    return rows.sort("rank", "cluster_events", descending=[False, True])
-
-
-def _label_split(worst, truth_titles, titles, examples) -> pl.DataFrame:
-    """One row per (root cause, issue it landed in), with names and an example event."""
-    rows = (
-        worst.with_row_index("rank", offset=1)
-        .explode("clusters")
-        .unnest("clusters")
-        .rename({"cluster": "truth", "id": "predicted", "n": "issue_events"})
-        .join(truth_titles.rename({"title": "root_cause_title"}), on="truth", how="left")
-        .join(examples, on=["truth", "predicted"], how="left")
-    )
-    if titles is not None:
-        rows = rows.join(titles.rename({"title": "issue_title"}), on="predicted", how="left")
-    return rows.sort("rank", "issue_events", descending=[False, True])
+    return rows.sort("rank", count, descending=[False, True])
 
 
 def _by_project(truth: pl.DataFrame, predicted: pl.DataFrame) -> pl.DataFrame:

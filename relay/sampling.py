@@ -22,24 +22,12 @@ from stackwise.project_config import SamplingSettings
 
 _DIGITS = re.compile(r"\d+|0x[0-9a-f]+", re.IGNORECASE)
 _SEEN_LIMIT = 200_000
-# Sorted tiers per settings object (configurations are replaced, never changed in place).
-_sorted_tiers: dict[int, tuple[SamplingSettings, list]] = {}
-
-
-def _tiers_by_threshold(settings: SamplingSettings) -> list:
-    cached = _sorted_tiers.get(id(settings))
-    if cached is None or cached[0] is not settings:
-        if len(_sorted_tiers) > 1_000:
-            _sorted_tiers.clear()
-        cached = (settings, sorted(settings.tiers, key=lambda t: -t.above_per_minute))
-        _sorted_tiers[id(settings)] = cached
-    return cached[1]
 
 
 def sample_rate(settings: SamplingSettings, per_minute: float) -> float:
     if not settings.enabled:
         return 1.0
-    for tier in _tiers_by_threshold(settings):
+    for tier in settings.tiers:  # highest threshold first (SamplingSettings)
         if per_minute > tier.above_per_minute:
             return tier.sample_rate
     return 1.0

@@ -224,10 +224,6 @@ def _scrub(node: Any, plan: ScrubPlan) -> Any:
     return node
 
 
-def needs_scrubbing(raw: bytes) -> bool:
-    return plan_scrub(raw) is not None
-
-
 def scrub_event(event: dict[str, Any], raw: bytes | None = None) -> bool:
     """Scrub in place; returns whether anything could have changed. With the raw bytes,
     only the checks they call for run, and none when nothing looks secret."""

@@ -47,6 +47,10 @@ class SamplingSettings(_Section):
     enabled: bool = True
     tiers: list[SamplingTier] = msgspec.field(default_factory=_default_tiers)
 
+    def __post_init__(self) -> None:
+        # Highest threshold first: the first tier the measured rate exceeds applies.
+        self.tiers.sort(key=lambda tier: -tier.above_per_minute)
+
 
 class SpikeProtectionSettings(_Section):
     enabled: bool = True

@@ -1,10 +1,12 @@
-"""The measured rate dynamic sampling reads: a sliding sixty-second window."""
+"""The measured rate dynamic sampling reads (a sliding sixty-second window), and its tiers."""
 
 from __future__ import annotations
 
 import pytest
 
+from relay.sampling import sample_rate
 from relay.volume import ProjectVolume, VolumeTracker
+from stackwise.project_config import parse_config
 
 MINUTE_START = 1_800_000_000 - 1_800_000_000 % 60
 
@@ -34,3 +36,19 @@ def test_a_steady_rate_reads_the_same_all_minute_long():
 
 def test_an_unknown_project_has_no_volume():
     assert tracker_with(5, 5).per_minute(8, now=MINUTE_START) == 0.0
+
+
+def test_the_highest_tier_the_rate_exceeds_applies_in_any_written_order():
+    config = parse_config(
+        {
+            "sampling": {
+                "tiers": [
+                    {"above_per_minute": 1_000, "sample_rate": 0.1},
+                    {"above_per_minute": 10_000, "sample_rate": 0.01},
+                    {"above_per_minute": 100, "sample_rate": 0.5},
+                ]
+            }
+        }
+    )
+    rates = [sample_rate(config.sampling, rate) for rate in (50, 500, 5_000, 50_000)]
+    assert rates == [1.0, 0.5, 0.1, 0.01]

@@ -49,10 +49,6 @@ class Enhancements:
         self.modifier_ids = frozenset(i for i, r in enumerate(rules) if r.modifies_frames)
         self.updater_ids = frozenset(i for i, r in enumerate(rules) if r.updates_grouping)
         self._exception_sensitive = any(r.exception_matchers for r in rules)
-        self._by_family = {
-            family: tuple(i for i, r in enumerate(rules) if _may_match_family(r, family))
-            for family in _FAMILIES
-        }
         self._index = {family: FamilyIndex(rules, family) for family in _FAMILIES}
 
     def exception_key(self, exception: SingleException | None) -> tuple:
@@ -64,14 +60,6 @@ class Enhancements:
     def identity_matches(self, match_frame: MatchFrame) -> frozenset[int]:
         """Ids of rules whose identity matchers all match this frame."""
         return self._index[match_frame.family].matches(match_frame)
-
-    def identity_matches_unindexed(self, match_frame: MatchFrame) -> frozenset[int]:
-        """`identity_matches` the straightforward way: every rule of the family."""
-        return frozenset(
-            i
-            for i in self._by_family[match_frame.family]
-            if all(m(match_frame) for m in self.rules[i].frame_matchers)
-        )
 
     def iter_matches(
         self,
@@ -154,13 +142,4 @@ def _context_matches(rule: StacktraceRule, match_frames: list[MatchFrame], index
         callee = match_frames[index + 1]
         if not all(m(callee) for m in rule.callee):
             return False
-    return True
-
-
-def _may_match_family(rule: StacktraceRule, family: str) -> bool:
-    for matcher in rule.frame_matchers:
-        if matcher.key == "family" and not matcher.negated:
-            flags = set(matcher.pattern.split(","))
-            if "all" not in flags and family not in flags:
-                return False
     return True

@@ -16,7 +16,7 @@ frames are the traffic. The index instead:
   on its first positive field matcher; rules without one are always checked).
 
 The result is exactly the straightforward evaluation's
-(`Enhancements.identity_matches_unindexed`), which the tests compare against.
+(every rule's identity matchers tried in turn), which the tests compare against.
 """
 
 from __future__ import annotations
