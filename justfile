@@ -103,7 +103,7 @@ bench name *args:
 check:
     ruff check .
     ruff format --check .
-    mypy stackwise relay workers analysis
+    mypy core relay workers analysis seed stackwise
 
 # format the code
 fmt:

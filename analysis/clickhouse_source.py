@@ -28,9 +28,9 @@ from analysis.tables import (
     conform,
     empty,
 )
-from stackwise.queue import queue_depth
-from stackwise.runtime import Stack, open_stack
-from stackwise.settings import Settings
+from core.queue import queue_depth
+from core.runtime import Stack, open_stack
+from core.settings import Settings
 
 # ClickHouse sends DateTime to Arrow as seconds in a UInt32; DateTime64 as a timestamp.
 _DIM_SQL = {"day": "toDateTime64(toStartOfDay(hour), 3)", "hour": "toDateTime64(hour, 3)"}
@@ -38,7 +38,7 @@ _DIM_SQL = {"day": "toDateTime64(toStartOfDay(hour), 3)", "hour": "toDateTime64(
 
 @dataclass(frozen=True)
 class _QueueView:
-    """What `stackwise.queue.queue_depth` reads of a broker, without declaring one."""
+    """What `core.queue.queue_depth` reads of a broker, without declaring one."""
 
     client: Any
     namespace: str

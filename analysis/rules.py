@@ -13,9 +13,9 @@ import polars as pl
 
 from analysis.replay_worker import RuleSet
 from analysis.source import Source
-from stackwise.project_config import parse_config, set_path
-from stackwise.projects import get_project, save_config
-from stackwise.storage import postgres
+from core.pg.projects import get_project, save_config
+from core.project_config import parse_config, set_path
+from core.storage import postgres
 from workers.grouping import RuleSyntaxError, validate_fingerprint_rules, validate_stacktrace_rules
 
 

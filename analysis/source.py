@@ -28,7 +28,7 @@ from typing import NamedTuple
 import polars as pl
 
 from analysis.tables import DATASETS, ISSUES
-from stackwise.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 
 ROLLUP_DIMS = frozenset(
     {"project_id", "group_id", "level", "environment", "release", "hour", "day"}
@@ -206,8 +206,8 @@ def open_live_source(settings: Settings | None = None) -> Source:
     """The live stores: a ClickHouse server, a running `serve` over HTTP, or the embedded
     folder; never an export (the export itself reads from here)."""
     from analysis.clickhouse_source import ClickHouseSource
-    from stackwise.runtime import DataFolderBusyError
-    from stackwise.storage.clickhouse import ClickHouseLockedError
+    from core.runtime import DataFolderBusyError
+    from core.storage.clickhouse import ClickHouseLockedError
 
     settings = settings or load_settings()
     if not settings.embedded_clickhouse:

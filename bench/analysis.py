@@ -71,8 +71,8 @@ def cache_root() -> Path:
 
 def _generate_units(spool: Path) -> Path:
     """Seeded events as the generator's unit files (what `seed --direct` would insert)."""
-    from stackwise.seed.deliver_direct import built_units
-    from stackwise.seed.plan import SeedOptions, SeedPlan
+    from seed.deliver_direct import built_units
+    from seed.plan import SeedOptions, SeedPlan
 
     options = SeedOptions(events=GENERATED, days=30, root_causes=300, seed=1)
     project_ids = {p.key: i + 1 for i, p in enumerate(SeedPlan(options).projects)}
@@ -206,7 +206,7 @@ FROM numbers({start}, {count})
 def ensure_rollups():
     """chdb with 10M assignments (and so their hourly rollups), made once."""
     from analysis.clickhouse_source import ClickHouseSource
-    from stackwise.storage import clickhouse
+    from core.storage import clickhouse
 
     client = clickhouse.connect(f"chdb://{cache_root() / 'clickhouse-10m'}", "bench")
     clickhouse.migrate(client)

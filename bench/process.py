@@ -20,12 +20,12 @@ from pathlib import Path
 
 import msgspec
 
-from stackwise.projects import create_project
-from stackwise.queue import PROCESS_EVENTS, enqueue
-from stackwise.runtime import open_stack
+from core.pg.projects import create_project
+from core.queue import PROCESS_EVENTS, enqueue
+from core.runtime import open_stack
+from core.settings import Settings
+from core.wire import EventBatch, QueuedEvent, encode_batch
 from stackwise.serve import running_workers, stack_broker
-from stackwise.settings import Settings
-from stackwise.wire import EventBatch, QueuedEvent, encode_batch
 
 TARGETS = {100: 5_000, 20_000: 2_000}
 BATCH = 1_000

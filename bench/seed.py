@@ -23,12 +23,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from stackwise.runtime import open_stack
-from stackwise.seed.deliver_direct import load_direct
-from stackwise.seed.plan import SeedOptions, today_utc
-from stackwise.seed.projects import SEED_PROJECTS, ensure_seed_projects
+from core.runtime import open_stack
+from core.settings import Settings
+from seed.deliver_direct import load_direct
+from seed.plan import SeedOptions, today_utc
+from seed.projects import SEED_PROJECTS, ensure_seed_projects
 from stackwise.serve import running_workers, stack_broker
-from stackwise.settings import Settings
 
 TARGET_S = 600.0
 TARGET_EVENTS = 10_000_000

@@ -15,8 +15,8 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from core.project_config import FilterSettings
 from relay.event_view import EventView
-from stackwise.project_config import FilterSettings
 
 # Error texts, case-sensitive, as substrings and one prefix (substring tests cost a
 # fraction of one regular-expression alternation over the same text).

@@ -19,19 +19,19 @@ from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
-from relay.metrics import RelayMetrics
-from relay.normalize import SECURITY_TYPES
-from relay.records import SpoolRecord, decode_record
-from relay.spool import Segment, Spool
-from relay.tables import attachment_rows, outcome_rows, session_rows
-from stackwise.storage.event_rows import (
+from core.storage.event_rows import (
     EVENT_SCHEMA,
     TRANSACTION_SCHEMA,
     event_row,
     rows_to_table,
     transaction_row,
 )
-from stackwise.wire import EventBatch, QueuedEvent, encode_batch
+from core.wire import EventBatch, QueuedEvent, encode_batch
+from relay.metrics import RelayMetrics
+from relay.normalize import SECURITY_TYPES
+from relay.records import SpoolRecord, decode_record
+from relay.spool import Segment, Spool
+from relay.tables import attachment_rows, outcome_rows, session_rows
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from typing import Any
 
 import msgspec
 
+from core.storage.event_rows import normalize_level, normalize_platform
 from relay.errors import MALFORMED_JSON, BadRequest
 from relay.event_view import EventHead, EventView, read_head
 from relay.limits import MAX_FRAMES_PER_STACKTRACE
 from relay.scrub import plan_scrub, scrub_event
-from stackwise.storage.event_rows import normalize_level, normalize_platform
 
 # Relay only corrects drift beyond 55 minutes: smaller offsets are time zones gone wrong
 # or slow networks, and correcting them would reorder events needlessly.

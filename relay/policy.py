@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
+from core.project_config import FilterSettings, ProjectConfig, RateLimitSettings
 from relay.filters import any_enabled
 from relay.quotas import Quota, QuotaLimiter, Refusal, quotas_for
 from relay.sampling import SeenSignatures, sample_rate
 from relay.volume import VolumeTracker
-from stackwise.project_config import FilterSettings, ProjectConfig, RateLimitSettings
 
 # The data category of each item type that quotas count (Sentry's categories).
 ITEM_CATEGORIES = {

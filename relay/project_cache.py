@@ -15,14 +15,14 @@ import logging
 import time
 from dataclasses import dataclass
 
-from relay.errors import Forbidden
-from stackwise.project_config import (
+from core.project_config import (
     ProjectConfig,
     RateLimitSettings,
     parse_config,
     parse_key_config,
 )
-from stackwise.storage.postgres import Pool
+from core.storage.postgres import Pool
+from relay.errors import Forbidden
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
-from stackwise.project_config import RateLimitSettings
+from core.project_config import RateLimitSettings
 
 ALL = "all"
 # Lua: refill a token bucket, grant up to ARGV[4] tokens; returns granted, then seconds

@@ -17,8 +17,8 @@ import hashlib
 import re
 from collections import OrderedDict
 
+from core.project_config import SamplingSettings
 from relay.event_view import EventView
-from stackwise.project_config import SamplingSettings
 
 _DIGITS = re.compile(r"\d+|0x[0-9a-f]+", re.IGNORECASE)
 _SEEN_LIMIT = 200_000

@@ -11,6 +11,8 @@ import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 from sanic import Sanic
 
+from core.queue import PROCESS_EVENTS, enqueue, queue_depth
+from core.runtime import Stack
 from relay.app import create_app
 from relay.deps import RelayDeps
 from relay.flusher import BatchSink, Flusher
@@ -18,8 +20,6 @@ from relay.metrics import RelayMetrics
 from relay.policy import Policy
 from relay.project_cache import ProjectCache
 from relay.spool import Spool
-from stackwise.queue import PROCESS_EVENTS, enqueue, queue_depth
-from stackwise.runtime import Stack
 
 _QUEUE_POLL_S = 0.2
 

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
-from stackwise.settings import Settings
+from core.settings import Settings
 
 _START_TIMEOUT_S = 120.0
 

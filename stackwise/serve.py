@@ -17,10 +17,10 @@ from contextlib import contextmanager
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-from stackwise.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
-from stackwise.queue import connect_broker
-from stackwise.runtime import Stack, exit_cleanly_on_sigterm, open_stack
-from stackwise.settings import Settings
+from core.pg.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
+from core.queue import connect_broker
+from core.runtime import Stack, exit_cleanly_on_sigterm, open_stack
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def clickhouse_over_http(settings: Settings) -> Iterator[None]:
     if not (settings.embedded_clickhouse and settings.clickhouse_http_port):
         yield
         return
-    from stackwise.storage import chdb_http
+    from core.storage import chdb_http
 
     path = settings.clickhouse_dsn.removeprefix("chdb://")
     try:

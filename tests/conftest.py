@@ -18,9 +18,9 @@ import psycopg
 import pytest
 import redis
 
-from stackwise.runtime import Stack, open_stack
-from stackwise.settings import Settings
-from stackwise.storage import postgres
+from core.runtime import Stack, open_stack
+from core.settings import Settings
+from core.storage import postgres
 
 MACHINE_POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 MACHINE_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")

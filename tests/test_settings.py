@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from stackwise.settings import Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError, load_settings
 
 
 def test_no_environment_means_everything_embedded_under_the_data_folder():

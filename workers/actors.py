@@ -12,8 +12,8 @@ import logging
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
-from stackwise.queue import PROCESS_EVENTS
-from stackwise.wire import decode_batch
+from core.queue import PROCESS_EVENTS
+from core.wire import decode_batch
 from workers import metrics, notifications, operations, rollups
 from workers.context import WorkerContext
 from workers.lifecycle import expire_ignores

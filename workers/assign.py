@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from stackwise.storage.postgres import DbConnection
+from core.storage.postgres import DbConnection
 from workers.batch_input import Grouped, HashKey
 from workers.context import WorkerContext
 from workers.issue_store import (

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
 
-from stackwise.project_config import GroupingSettings, ProjectConfig, parse_config
-from stackwise.runtime import Stack
+from core.project_config import GroupingSettings, ProjectConfig, parse_config
+from core.runtime import Stack
 from workers.grouping import GroupingConfig, RuleSyntaxError
 
 log = logging.getLogger(__name__)

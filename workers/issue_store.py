@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from psycopg.types.json import Jsonb
 
-from stackwise.storage.postgres import DbConnection
+from core.storage.postgres import DbConnection
 
 
 @dataclass(frozen=True)

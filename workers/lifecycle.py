@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from psycopg.types.json import Jsonb
 
-from stackwise.storage.postgres import DbConnection
+from core.storage.postgres import DbConnection
 from workers.issue_store import GroupState, Occurrence
 
 

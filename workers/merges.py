@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from stackwise.runtime import Stack
+from core.runtime import Stack
 from workers.assign import cache_key
 from workers.lifecycle import LifecycleError, merge
 

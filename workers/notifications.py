@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import httpx
 from psycopg.types.json import Jsonb
 
-from stackwise.project_config import parse_config
-from stackwise.storage.postgres import DbConnection, Pool
+from core.project_config import parse_config
+from core.storage.postgres import DbConnection, Pool
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from stackwise.queue import queue_depth
+from core.queue import queue_depth
 from workers.context import WorkerContext
 from workers.notifications import Notice, add_to_outbox, hour_key, issue_notice
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from stackwise.wire import EventBatch
+from core.wire import EventBatch
 from workers.assign import Assignment, assign_groups
 from workers.batch_input import Grouped, HashKey, batch_events, fingerprint_batch
 from workers.context import WorkerContext

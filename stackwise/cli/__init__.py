@@ -9,14 +9,14 @@ import argparse
 import logging
 import sys
 
+from core.pg.projects import ProjectError
+from core.project_config import ConfigError
+from core.runtime import DataFolderBusyError
+from core.settings import SettingsError, load_settings
+from core.storage.clickhouse import ClickHouseLockedError
 from stackwise.cli import ai, demo, issues, project, run, seed, workbench
 from stackwise.local_server import ServerStartError
-from stackwise.project_config import ConfigError
-from stackwise.projects import ProjectError
-from stackwise.runtime import DataFolderBusyError
 from stackwise.serve import RunModeError
-from stackwise.settings import SettingsError, load_settings
-from stackwise.storage.clickhouse import ClickHouseLockedError
 
 # Errors that are the operator's to fix: printed as one line, exit code 2, no traceback.
 _USER_ERRORS = (

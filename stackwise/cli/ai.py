@@ -7,8 +7,8 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from stackwise.projects import get_project
-from stackwise.runtime import stack_session
+from core.pg.projects import get_project
+from core.runtime import stack_session
 
 console = Console(width=None if Console().is_terminal else 130)
 

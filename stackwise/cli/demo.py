@@ -9,10 +9,10 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from core.pg.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
+from core.runtime import stack_session
+from core.settings import Settings
 from stackwise.local_server import relay_running
-from stackwise.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
-from stackwise.runtime import stack_session
-from stackwise.settings import Settings
 
 # Wide enough for issue titles when the output is not a terminal (CI logs, pipes).
 console = Console(width=None if Console().is_terminal else 130)

@@ -9,9 +9,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from stackwise import projects
-from stackwise.project_config import ConfigError, config_to_dict, set_path
-from stackwise.runtime import stack_session
+from core.pg import projects
+from core.project_config import ConfigError, config_to_dict, set_path
+from core.runtime import stack_session
 
 console = Console()
 

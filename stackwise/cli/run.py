@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core.runtime import stack_session
 from stackwise import serve as run_modes
-from stackwise.runtime import stack_session
 
 
 def register(commands) -> None:
@@ -47,8 +47,8 @@ def _migrate(settings, args) -> int:
 
 
 def _clickhouse(settings, args) -> int:
-    from stackwise.runtime import exit_cleanly_on_sigterm, lock_data_folder
-    from stackwise.storage import chdb_http
+    from core.runtime import exit_cleanly_on_sigterm, lock_data_folder
+    from core.storage import chdb_http
 
     exit_cleanly_on_sigterm()
     lock = lock_data_folder(settings.data_dir)

@@ -19,24 +19,24 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from stackwise.local_server import relay_running
-from stackwise.queue import connect_broker
-from stackwise.runtime import stack_session
-from stackwise.seed import ai_messages
-from stackwise.seed.deliver_direct import load_direct
-from stackwise.seed.deliver_http import deliver, relay_outcomes
-from stackwise.seed.envelopes import EnvelopeBuilder
-from stackwise.seed.generate import Generator
-from stackwise.seed.plan import SeedOptions, SeedPlan, today_utc
-from stackwise.seed.projects import (
+from core.queue import connect_broker
+from core.runtime import stack_session
+from core.settings import Settings
+from seed import ai_messages
+from seed.deliver_direct import load_direct
+from seed.deliver_http import deliver, relay_outcomes
+from seed.envelopes import EnvelopeBuilder
+from seed.generate import Generator
+from seed.plan import SeedOptions, SeedPlan, today_utc
+from seed.projects import (
     PROJECTS_BY_KEY,
     configure_relay_limits,
     ensure_seed_projects,
     select_projects,
 )
-from stackwise.seed.summary import Tally, print_summary, progress_bar
+from seed.summary import Tally, print_summary, progress_bar
+from stackwise.local_server import relay_running
 from stackwise.serve import running_workers, stack_broker
-from stackwise.settings import Settings
 
 console = Console(width=None if Console().is_terminal else 120)
 # Below this many events, worker processes cost more to start than they save.

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 import redis
 
-from stackwise.runtime import Stack, open_stack
-from stackwise.settings import Settings
+from core.runtime import Stack, open_stack
+from core.settings import Settings
 from tests.ai.factories import context_with
 from tests.conftest import MACHINE_POSTGRES, MACHINE_REDIS
 from tests.support.openai_server import OpenAIServer

@@ -17,10 +17,10 @@ from typing import Any
 import msgspec
 from psycopg.types.json import Jsonb
 
-from stackwise.projects import create_project
-from stackwise.runtime import Stack
-from stackwise.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
-from stackwise.wire import EventBatch, QueuedEvent
+from core.pg.projects import create_project
+from core.runtime import Stack
+from core.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
+from core.wire import EventBatch, QueuedEvent
 from workers.context import WorkerContext
 from workers.process_events import process_event_batch
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackwise.project_config import AISettings
+from core.project_config import AISettings
 from workers.ai.budget import DAY_S, HOUR_S, Budget
 from workers.ai.errors import BudgetExceeded
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from stackwise.project_config import ProjectConfig
+from core.project_config import ProjectConfig
 from tests.ai.factories import SECRETS, SEED_LABELS, frame, python_error
 from workers.ai.event_view import decode_view
 from workers.ai.facts import GroupFacts, GroupRow, SampleEvent

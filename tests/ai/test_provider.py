@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from stackwise.project_config import AISettings
-from stackwise.settings import Settings
+from core.project_config import AISettings
+from core.settings import Settings
 from tests.ai.conftest import FAST, MODEL
 from tests.support.openai_server import (
     CHAT_PATH,

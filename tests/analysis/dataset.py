@@ -23,10 +23,10 @@ import msgspec
 from analysis.clickhouse_source import ClickHouseSource
 from analysis.export import export
 from analysis.parquet_source import ParquetSource
-from stackwise.runtime import Stack, open_stack
-from stackwise.seed.deliver_direct import load_direct
-from stackwise.seed.plan import SeedOptions, today_utc
-from stackwise.seed.projects import SEED_PROJECTS, ensure_seed_projects
+from core.runtime import Stack, open_stack
+from seed.deliver_direct import load_direct
+from seed.plan import SeedOptions, today_utc
+from seed.projects import SEED_PROJECTS, ensure_seed_projects
 from stackwise.serve import running_workers, stack_broker
 from tests.conftest import fresh_postgres, fresh_redis_namespace, make_settings
 from tests.support.openai_server import OpenAIServer, Reply, chat_reply

@@ -22,10 +22,10 @@ from analysis.source import (
     open_source,
     use_source,
 )
+from core.runtime import lock_data_folder
+from core.settings import Settings
+from core.storage import chdb_http
 from stackwise.cli import workbench
-from stackwise.runtime import lock_data_folder
-from stackwise.settings import Settings
-from stackwise.storage import chdb_http
 
 KEYED = {
     "events": ["project_id", "event_id"],

@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.pg.projects import create_project, save_config
+from core.project_config import set_path
+from core.runtime import open_stack
 from relay.service import RelayService
-from stackwise.project_config import set_path
-from stackwise.projects import create_project, save_config
-from stackwise.runtime import open_stack
 from stackwise.serve import stack_broker
 from tests.support.clickhouse_server import ClickHouseServer, wait_until
 from tests.support.load import LoadSender, event_envelope

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from core.pg.projects import create_project, dsn
 from relay.service import RelayService
-from stackwise.projects import create_project, dsn
 from stackwise.serve import running_workers, stack_broker
 from tests.e2e.test_sentry_sdk_to_issue import wait_for_occurrences
 from tests.support.relay_thread import serving

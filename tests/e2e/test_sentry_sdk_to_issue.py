@@ -14,10 +14,10 @@ import clickhouse_connect
 import psycopg
 import pytest
 
+from core.pg.projects import create_project, dsn
+from core.storage.embedded import EmbeddedPostgres
 from relay.service import RelayService
-from stackwise.projects import create_project, dsn
 from stackwise.serve import running_workers, stack_broker
-from stackwise.storage.embedded import EmbeddedPostgres
 from tests.support.relay_thread import free_port, serving
 from tests.support.sdk_app import send_errors
 from tests.support.serve_process import ServeProcess, processes_using

@@ -12,9 +12,9 @@ import uuid
 
 import httpx
 
-from stackwise import projects
-from stackwise.project_config import set_path
-from stackwise.runtime import open_stack
+from core.pg import projects
+from core.project_config import set_path
+from core.runtime import open_stack
 from tests.support.clickhouse_server import ClickHouseServer, wait_until
 from tests.support.load import event_envelope
 from tests.support.relay_thread import free_port

@@ -10,8 +10,8 @@ import re
 import pytest
 
 from analysis.report import build_report, notebooks
+from core.settings import Settings
 from stackwise.cli import workbench
-from stackwise.settings import Settings
 
 # At least this many (charts, tables) per report: each notebook's sections.
 EXPECTED = {

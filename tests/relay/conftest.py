@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.runtime import Stack
 from relay.service import RelayService
-from stackwise.runtime import Stack
 from stackwise.serve import stack_broker
 from tests.conftest import fresh_postgres, fresh_redis_namespace, make_settings, open_test_stack
 from tests.support.relay_thread import serving

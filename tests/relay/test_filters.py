@@ -5,9 +5,9 @@ from __future__ import annotations
 import msgspec
 import pytest
 
+from core.project_config import FilterSettings
 from relay.event_view import EventView, read_view
 from relay.filters import filter_reason, is_crawler, is_legacy_browser
-from stackwise.project_config import FilterSettings
 
 CHROME_120 = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

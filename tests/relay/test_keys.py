@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from stackwise import projects
+from core.pg import projects
 from tests.relay.test_policy import error_envelope, post
 
 

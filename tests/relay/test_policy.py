@@ -12,9 +12,9 @@ import msgspec
 import pytest
 from sentry_sdk.transport import _parse_rate_limits
 
+from core.pg import projects
+from core.project_config import set_path
 from relay.envelope import serialize_envelope
-from stackwise import projects
-from stackwise.project_config import set_path
 from tests.relay.conftest import wait_for_rows
 
 _slugs = itertools.count(1)

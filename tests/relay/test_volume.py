@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.project_config import parse_config
 from relay.sampling import sample_rate
 from relay.volume import ProjectVolume, VolumeTracker
-from stackwise.project_config import parse_config
 
 MINUTE_START = 1_800_000_000 - 1_800_000_000 % 60
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stackwise.seed.generate import Generator, SeedEvent
-from stackwise.seed.plan import SeedOptions, SeedPlan
-from stackwise.seed.pools import Pools
+from seed.generate import Generator, SeedEvent
+from seed.plan import SeedOptions, SeedPlan
+from seed.pools import Pools
 
 # A fixed end: pure generation tests do not depend on today's date.
 FIXED_END = datetime(2026, 11, 1, tzinfo=UTC)

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from stackwise.seed import ai_messages
-from stackwise.seed.generate import Generator
-from stackwise.seed.plan import SeedOptions, SeedPlan
-from stackwise.seed.projects import PROJECTS_BY_KEY
-from stackwise.settings import Settings
+from core.settings import Settings
+from seed import ai_messages
+from seed.generate import Generator
+from seed.plan import SeedOptions, SeedPlan
+from seed.projects import PROJECTS_BY_KEY
 from tests.seed.conftest import FIXED_END
 
 BACKEND = (PROJECTS_BY_KEY["backend"],)

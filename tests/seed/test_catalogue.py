@@ -9,13 +9,13 @@ from collections import Counter, defaultdict
 
 import msgspec
 
-from stackwise.seed.catalogue import TEMPLATES, build_catalogue
-from stackwise.seed.catalogue.codepaths import path_allocator
-from stackwise.seed.catalogue.common import Ctx
-from stackwise.seed.model import FAMILIES, ErrorSpec
-from stackwise.seed.pools import FILLERS, SAFE_FILLERS, Filler
-from stackwise.seed.projects import SEED_PROJECTS
-from stackwise.seed.shapes import ENGINES, FrameRenderer
+from seed.catalogue import TEMPLATES, build_catalogue
+from seed.catalogue.codepaths import path_allocator
+from seed.catalogue.common import Ctx
+from seed.model import FAMILIES, ErrorSpec
+from seed.pools import FILLERS, SAFE_FILLERS, Filler
+from seed.projects import SEED_PROJECTS
+from seed.shapes import ENGINES, FrameRenderer
 from tests.seed.conftest import FIXED_END
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.runtime import lock_data_folder
+from core.storage import clickhouse
 from stackwise.cli import build_parser, main
-from stackwise.runtime import lock_data_folder
-from stackwise.storage import clickhouse
 
 README = Path(__file__).parents[2] / "README.md"
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import msgspec
 
-from stackwise.seed.generate import Generator
-from stackwise.seed.plan import SeedOptions, SeedPlan
-from stackwise.seed.pools import Pools
+from seed.generate import Generator
+from seed.plan import SeedOptions, SeedPlan
+from seed.pools import Pools
 from tests.seed.conftest import FIXED_END
 
 OPTIONS = SeedOptions(events=3_000, days=10, root_causes=80, seed=11, end=FIXED_END)

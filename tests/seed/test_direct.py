@@ -7,20 +7,20 @@ import time
 
 import msgspec
 
-from relay.normalize import normalize_payload
-from stackwise.seed.deliver_direct import load_direct
-from stackwise.seed.direct_rows import event_columns, normalized, transaction_columns
-from stackwise.seed.generate import Generator
-from stackwise.seed.plan import SeedOptions, SeedPlan, today_utc
-from stackwise.seed.projects import SEED_PROJECTS, ensure_seed_projects
-from stackwise.serve import running_workers, stack_broker
-from stackwise.storage.event_rows import (
+from core.storage.event_rows import (
     EVENT_SCHEMA,
     TRANSACTION_SCHEMA,
     event_row,
     rows_to_table,
     transaction_row,
 )
+from relay.normalize import normalize_payload
+from seed.deliver_direct import load_direct
+from seed.direct_rows import event_columns, normalized, transaction_columns
+from seed.generate import Generator
+from seed.plan import SeedOptions, SeedPlan, today_utc
+from seed.projects import SEED_PROJECTS, ensure_seed_projects
+from stackwise.serve import running_workers, stack_broker
 from tests.seed.conftest import FIXED_END
 
 _encode = msgspec.json.encode

@@ -11,17 +11,17 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from relay.service import RelayService
-from stackwise.seed.deliver_http import deliver
-from stackwise.seed.envelopes import EnvelopeBuilder
-from stackwise.seed.generate import Generator
-from stackwise.seed.plan import SeedOptions, SeedPlan, today_utc
-from stackwise.seed.projects import (
+from seed.deliver_http import deliver
+from seed.envelopes import EnvelopeBuilder
+from seed.generate import Generator
+from seed.plan import SeedOptions, SeedPlan, today_utc
+from seed.projects import (
     PROJECTS_BY_KEY,
     SEED_PROJECTS,
     configure_relay_limits,
     ensure_seed_projects,
 )
-from stackwise.seed.summary import Tally
+from seed.summary import Tally
 from stackwise.serve import running_workers, stack_broker
 from tests.support.relay_thread import serving
 

@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from stackwise.project_config import ProjectConfig
-from stackwise.projects import Project, ProjectKey
-from stackwise.seed.envelopes import EnvelopeBuilder
-from stackwise.seed.projects import SEED_PROJECTS, ProvisionedProject
+from core.pg.projects import Project, ProjectKey
+from core.project_config import ProjectConfig
+from seed.envelopes import EnvelopeBuilder
+from seed.projects import SEED_PROJECTS, ProvisionedProject
 
 CORPUS = Path(__file__).parents[2] / "fixtures" / "envelopes"
 _spec = importlib.util.spec_from_file_location(

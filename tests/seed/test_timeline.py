@@ -6,7 +6,7 @@ import random
 import statistics
 from collections import Counter
 
-from stackwise.seed.timeline import (
+from seed.timeline import (
     DAY_S,
     HOUR_PROFILE,
     SPIKE_MULTIPLIER,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from stackwise.projects import create_project
+from core.pg.projects import create_project
 from workers.context import WorkerContext
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import msgspec
 
-from stackwise.wire import EventBatch, QueuedEvent
+from core.wire import EventBatch, QueuedEvent
 
 
 def error_event(

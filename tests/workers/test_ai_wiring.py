@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from stackwise.queue import PROCESS_EVENTS, enqueue
+from core.queue import PROCESS_EVENTS, enqueue
+from core.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
+from core.wire import encode_batch
 from stackwise.serve import running_workers, stack_broker
-from stackwise.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
-from stackwise.wire import encode_batch
 from tests.support.clickhouse_server import wait_until
 from tests.support.openai_server import CHAT_PATH, OpenAIServer, chat_reply
 from tests.workers.factories import batch_of, error_event
@@ -24,7 +24,7 @@ ANSWER = {
 
 
 def test_a_new_issue_is_analyzed_after_its_batch(settings, tmp_path):
-    from stackwise.runtime import open_stack
+    from core.runtime import open_stack
 
     with OpenAIServer() as server:
         server.script_chat(chat_reply(json.dumps(ANSWER)))
@@ -38,7 +38,7 @@ def test_a_new_issue_is_analyzed_after_its_batch(settings, tmp_path):
         configured = settings.__class__(**values)
         stack = open_stack(configured, own_clickhouse=True)
         try:
-            from stackwise.projects import create_project
+            from core.pg.projects import create_project
 
             project, _ = create_project(stack.pool, "shop")
             broker = stack_broker(stack)

@@ -122,7 +122,7 @@ def test_merged_issues_add_up_and_later_events_follow_the_merge(ctx, project_id)
 def test_merging_into_itself_or_across_projects_is_refused(ctx, project_id):
     import pytest
 
-    from stackwise.projects import create_project
+    from core.pg.projects import create_project
 
     process_event_batch(ctx, batch_of([error_event()], project_id))
     other, _ = create_project(ctx.stack.pool, "other")

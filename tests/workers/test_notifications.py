@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from stackwise import projects
-from stackwise.project_config import set_path
+from core.pg import projects
+from core.project_config import set_path
 from tests.support.webhook import webhook
 from tests.workers.factories import batch_of, error_event
 from workers import notifications

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from stackwise import projects
-from stackwise.project_config import set_path
-from stackwise.queue import enqueue
+from core.pg import projects
+from core.project_config import set_path
+from core.queue import enqueue
 from stackwise.serve import stack_broker
 from tests.workers.factories import batch_of, error_event
 from workers import operations

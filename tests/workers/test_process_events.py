@@ -8,8 +8,8 @@ import uuid
 
 import msgspec
 
-from stackwise.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
-from stackwise.wire import EventBatch, StoredEvents
+from core.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
+from core.wire import EventBatch, StoredEvents
 from tests.workers.conftest import assigned_count, group_counts, occurrence_count
 from tests.workers.factories import batch_of, error_event
 from workers.context import WorkerContext
@@ -118,8 +118,8 @@ def test_events_named_by_a_bulk_load_are_read_back_in_one_query(ctx, project_id)
 
 
 def test_project_fingerprint_rules_apply_to_live_events(ctx, project_id):
-    from stackwise import projects
-    from stackwise.project_config import set_path
+    from core.pg import projects
+    from core.project_config import set_path
 
     project = projects.get_project(ctx.stack.pool, project_id)
     config = set_path(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from stackwise.storage.event_rows import TRANSACTION_SCHEMA, rows_to_table, transaction_row
+from core.storage.event_rows import TRANSACTION_SCHEMA, rows_to_table, transaction_row
 from tests.workers.factories import batch_of, error_event
 from workers.process_events import process_event_batch
 from workers.rollups import aggregate_metrics, clean_up_retention

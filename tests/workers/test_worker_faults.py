@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from stackwise.projects import create_project
-from stackwise.queue import PROCESS_EVENTS, enqueue
-from stackwise.runtime import open_stack
+from core.pg.projects import create_project
+from core.queue import PROCESS_EVENTS, enqueue
+from core.runtime import open_stack
+from core.storage.embedded import EmbeddedPostgres
+from core.wire import encode_batch
 from stackwise.serve import running_workers, stack_broker
-from stackwise.storage.embedded import EmbeddedPostgres
-from stackwise.wire import encode_batch
 from tests.support.clickhouse_server import ClickHouseServer, wait_until
 from tests.support.relay_thread import free_port
 from tests.workers.factories import batch_of, error_event

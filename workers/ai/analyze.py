@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from stackwise.storage.postgres import DbConnection
+from core.storage.postgres import DbConnection
 from workers.ai.budget import Budget
 from workers.ai.errors import AIError, BudgetExceeded, MalformedAnswer, ProviderError
 from workers.ai.facts import GroupFacts, load_facts

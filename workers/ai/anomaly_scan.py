@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from stackwise.storage.postgres import DbConnection
+from core.storage.postgres import DbConnection
 from workers.ai.anomaly import (
     DEFAULT_CONFIG,
     HOUR_S,

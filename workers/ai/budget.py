@@ -18,7 +18,7 @@ import time
 import msgspec
 import redis
 
-from stackwise.project_config import AISettings
+from core.project_config import AISettings
 from workers.ai.errors import BudgetExceeded
 
 HOUR_S = 3600

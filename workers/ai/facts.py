@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from stackwise.project_config import ProjectConfig, parse_config
+from core.project_config import ProjectConfig, parse_config
 from workers.ai.event_view import EventView, decode_view
 from workers.context import WorkerContext
 

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import msgspec
 import openai
 
-from stackwise.project_config import AISettings
-from stackwise.settings import Settings
+from core.project_config import AISettings
+from core.settings import Settings
 from workers.ai.errors import (
     MalformedAnswer,
     ProviderError,

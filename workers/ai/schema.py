@@ -80,7 +80,7 @@ _CATEGORY_SYNONYMS = {
     "connectivity": "network",
     "connection": "network",
     # Finer names, as models answer them and as the seeder labels its root causes
-    # (stackwise/seed/catalogue): ground truth is scored in the same terms.
+    # (seed/catalogue): ground truth is scored in the same terms.
     **dict.fromkeys(
         ("connection_lost", "constraint_violation", "deadlock", "pool_exhausted", "slow_query"),
         "database",

@@ -16,7 +16,7 @@ from datetime import datetime
 
 import msgspec
 
-from stackwise.storage.postgres import DbConnection
+from core.storage.postgres import DbConnection
 from workers.ai.similarity import (
     FEATURES_VERSION,
     GroupFeatures,

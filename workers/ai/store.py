@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 from psycopg.types.json import Jsonb
 
-from stackwise.storage.postgres import DbConnection
+from core.storage.postgres import DbConnection
 from workers.ai.schema import IssueAnalysis
 
 MAX_FAILURES = 6

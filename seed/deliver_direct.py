@@ -1,0 +1,234 @@
+"""`--direct`: bulk-load events into ClickHouse and name them to the workers.
+
+Worker processes turn timeline units into rows (generate, normalize and build
+rows as the relay and its flusher would: see direct_rows) and write each unit
+as an Arrow file (in /dev/shm when there is one: RAM, no disk writeback); this
+process inserts the files in order,
+each with a deduplication token derived from the run and the unit (a re-run
+stores nothing twice), then enqueues one `process_events` message per ~1,000
+error events of a project, naming them (`StoredEvents`) instead of carrying them.
+
+On the embedded default this process owns the data folder (chdb allows one
+process), so the relay must not be running.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import pyarrow as pa
+from pyarrow import ipc
+
+from core.queue import PROCESS_EVENTS, enqueue
+from core.runtime import Stack
+from core.storage.event_rows import EVENT_SCHEMA, TRANSACTION_SCHEMA
+from core.wire import EventBatch, StoredEvents, encode_batch
+from relay.errors import BadRequest
+from seed import direct_rows
+from seed.generate import Generator
+from seed.plan import SeedOptions, SeedPlan
+
+BATCH_EVENTS = 1_000
+_encode = msgspec.json.encode
+
+
+@dataclass
+class UnitResult:
+    index: int
+    events: int
+    # Arrow IPC files (None when the unit had no rows of that kind).
+    event_file: str | None
+    transaction_file: str | None
+    # (project id, first ms, last ms, event ids) per batch of error events.
+    batches: list[tuple[int, int, int, list[str]]]
+    # (project key, family, outcome) -> events
+    counts: Counter = field(default_factory=Counter)
+
+
+class UnitBuilder:
+    """Rows for units of one plan; one per worker process."""
+
+    def __init__(self, options: SeedOptions, project_ids: dict[str, int], spool: Path) -> None:
+        self.plan = SeedPlan(options)
+        self.generator = Generator(self.plan)
+        self.project_ids = project_ids
+        self.spool = spool
+
+    def _columns(self, index: int, result: UnitResult):
+        received_at = time.time()
+        events, transactions = direct_rows.event_columns(), direct_rows.transaction_columns()
+        project_ids = self.project_ids
+        for seed_event in self.generator.unit_events(self.plan.units[index]):
+            rendered = seed_event.rendered
+            key = (seed_event.project, seed_event.root_cause.family)
+            raw = _encode(rendered.payload)
+            try:
+                event = direct_rows.normalized(rendered, raw, received_at)
+            except BadRequest:
+                result.counts[(*key, "rejected")] += 1
+                continue
+            columns = transactions if rendered.kind == "transaction" else events
+            columns.add(project_ids[seed_event.project], rendered, raw, event, received_at)
+            result.counts[(*key, "accepted")] += 1
+        return events, transactions
+
+    def _write(self, table: pa.Table, name: str) -> str:
+        # Arrow IPC: the column buffers as they are; nothing to encode or decode.
+        path = self.spool / name
+        with ipc.new_file(path, table.schema) as writer:
+            writer.write_table(table)
+        return str(path)
+
+    def build(self, index: int) -> UnitResult:
+        result = UnitResult(index, self.plan.units[index].events, None, None, [])
+        # Generation makes no reference cycles but millions of objects: without the cyclic
+        # collector scanning them (and the shape cache) again and again it runs twice as fast.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            events, transactions = self._columns(index, result)
+        finally:
+            if enabled:
+                gc.enable()
+        if len(events):
+            table = events.table()
+            result.event_file = self._write(table, f"{index}.events.arrow")
+            result.batches = list(direct_rows.batches(table, BATCH_EVENTS))
+        if len(transactions):
+            result.transaction_file = self._write(
+                transactions.table(), f"{index}.transactions.arrow"
+            )
+        return result
+
+
+# The builder of a worker process, made once by the pool's initializer.
+_WORKER: dict[str, UnitBuilder] = {}
+
+
+def _init_worker(options: SeedOptions, project_ids: dict[str, int], spool: Path) -> None:
+    _WORKER["builder"] = UnitBuilder(options, project_ids, spool)
+
+
+def _build(index: int) -> UnitResult:
+    return _WORKER["builder"].build(index)
+
+
+def built_units(
+    options: SeedOptions, project_ids: dict[str, int], spool: Path, workers: int
+) -> Iterator[UnitResult]:
+    """Units in timeline order, built here (workers=0) or by worker processes."""
+    count = len(SeedPlan(options).units)
+    if workers <= 0:
+        builder = UnitBuilder(options, project_ids, spool)
+        for index in range(count):
+            yield builder.build(index)
+        return
+    # spawn: this process holds chdb and Redis connections a fork would share.
+    context = multiprocessing.get_context("spawn")
+    init = (options, project_ids, spool)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=init
+    ) as pool:
+        # A bounded window keeps at most a few units' files on disk ahead of the inserts.
+        window = workers * 2
+        pending = [pool.submit(_build, i) for i in range(min(window, count))]
+        for index in range(count):
+            result = pending.pop(0).result()
+            if index + window < count:
+                pending.append(pool.submit(_build, index + window))
+            yield result
+
+
+class ClickHouseLoader:
+    """Inserts a unit's files and enqueues its batches."""
+
+    def __init__(self, stack: Stack, broker, run_id: str) -> None:
+        self.client = stack.clickhouse()
+        self.embedded = stack.settings.embedded_clickhouse
+        self.broker = broker
+        self.queue = stack.settings.queue_name
+        self.run_id = run_id
+        self.messages = 0
+
+    def _insert(self, table: str, columns: list[str], path: str, token: str) -> None:
+        # optimize_on_insert = 0: a unit's event ids are unique, nothing to collapse.
+        settings = {"insert_deduplication_token": token, "optimize_on_insert": 0}
+        if self.embedded:
+            # chdb reads the file itself: no copy through Python.
+            quoted = path.replace("'", "\\'")
+            self.client.command(
+                f"INSERT INTO {table} ({', '.join(columns)}) FROM INFILE '{quoted}' "
+                f"SETTINGS insert_deduplication_token = '{token}', optimize_on_insert = 0 "
+                "FORMAT Arrow"
+            )
+        else:
+            data = Path(path).read_bytes()
+            self.client.raw_insert(table, columns, data, fmt="Arrow", settings=settings)
+        Path(path).unlink()
+
+    def load(self, result: UnitResult) -> None:
+        token = f"seed-{self.run_id}-{result.index}"
+        if result.event_file:
+            self._insert("events", EVENT_SCHEMA.names, result.event_file, f"{token}-events")
+        if result.transaction_file:
+            names = TRANSACTION_SCHEMA.names
+            self._insert("transactions", names, result.transaction_file, f"{token}-transactions")
+        for number, (project_id, first_ms, last_ms, ids) in enumerate(result.batches):
+            batch = EventBatch(
+                batch_id=f"{token}-{number}",
+                created_at=time.time(),
+                # A millisecond of slack: the read converts these bounds from floats.
+                stored=[
+                    StoredEvents(
+                        project_id=project_id,
+                        start=(first_ms - 1) / 1000,
+                        end=(last_ms + 1) / 1000,
+                        event_ids=ids,
+                    )
+                ],
+            )
+            enqueue(self.broker, self.queue, PROCESS_EVENTS, encode_batch(batch))
+            self.messages += 1
+
+
+def _spool_dir(data_dir: Path) -> Path:
+    """Where units wait for their insert: RAM (/dev/shm) when the system has it."""
+    shared = Path("/dev/shm")
+    if shared.is_dir() and os.access(shared, os.W_OK):
+        return Path(tempfile.mkdtemp(prefix="stackwise-seed-", dir=shared))
+    spool = data_dir / "seed-load"
+    shutil.rmtree(spool, ignore_errors=True)
+    spool.mkdir(parents=True)
+    return spool
+
+
+def load_direct(
+    stack: Stack,
+    broker,
+    options: SeedOptions,
+    project_ids: dict[str, int],
+    *,
+    workers: int,
+    on_unit: Callable[[UnitResult], None],
+) -> int:
+    """Generate and store every unit; returns the number of messages enqueued."""
+    spool = _spool_dir(stack.settings.data_dir)
+    loader = ClickHouseLoader(stack, broker, options.run_id)
+    try:
+        for result in built_units(options, project_ids, spool, workers):
+            loader.load(result)
+            on_unit(result)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    return loader.messages
