@@ -4,7 +4,8 @@ A dataset has a canonical polars schema (what every loader returns, whichever st
 came from) and the query that produces it: ClickHouse SELECTs read deduplicated rows
 (`FINAL`) and merged rollups; PostgreSQL SELECTs turn JSON into text. UUIDs become
 text and timestamps millisecond UTC, so frames from ClickHouse, PostgreSQL and Parquet
-compare and join alike.
+compare and join alike. A ClickHouse dataset's schema comes from the table's
+declaration in `core.storage.tables` (`read_schema`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+
+from core.storage import tables
 
 UTC_MS = pl.Datetime("ms", "UTC")
 _TEXT, _U64, _I64, _F64 = pl.String, pl.UInt64, pl.Int64, pl.Float64
@@ -35,30 +38,37 @@ def _schema(**columns: Any) -> dict[str, Any]:
     return dict(columns)
 
 
+# How a ClickHouse column reads into a frame: ids and maps as text (toString,
+# toJSONString), times as millisecond UTC, aggregate states merged to their value.
+_READ_TYPES: dict[str, Any] = {
+    "UInt8": pl.UInt8,
+    "UInt16": pl.UInt16,
+    "UInt32": pl.UInt32,
+    "UInt64": _U64,
+    "Float32": pl.Float32,
+    "Float64": _F64,
+    "Bool": pl.Boolean,
+    "String": _TEXT,
+    "LowCardinality(String)": _TEXT,
+    "FixedString(32)": _TEXT,
+    "UUID": _TEXT,
+    "Map(String, String)": _TEXT,
+    "DateTime('UTC')": UTC_MS,
+    "DateTime64(3, 'UTC')": UTC_MS,
+    "SimpleAggregateFunction(sum, UInt64)": _U64,
+    "SimpleAggregateFunction(sum, Float64)": _F64,
+    "AggregateFunction(uniq, String)": _U64,
+}
+
+
+def read_schema(table: tables.Table, *, omit: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The frame schema of a ClickHouse table's declared columns, in table order."""
+    return {c.name: _READ_TYPES[c.type] for c in table.columns if c.name not in omit}
+
+
 EVENTS = Dataset(
     "events",
-    _schema(
-        project_id=_U64,
-        timestamp=UTC_MS,
-        event_id=_TEXT,
-        received_at=UTC_MS,
-        type=_TEXT,
-        level=_TEXT,
-        platform=_TEXT,
-        release=_TEXT,
-        environment=_TEXT,
-        logger=_TEXT,
-        transaction=_TEXT,
-        exception_type=_TEXT,
-        exception_value=_TEXT,
-        message=_TEXT,
-        user_key=_TEXT,
-        sdk_name=_TEXT,
-        sdk_version=_TEXT,
-        tags=_TEXT,
-        sample_rate=pl.Float32,
-        payload=_TEXT,
-    ),
+    read_schema(tables.EVENTS, omit=("trace_id",)),
     "SELECT project_id, timestamp, toString(event_id) AS event_id, received_at, type, level, "
     "platform, release, environment, logger, transaction, exception_type, exception_value, "
     "message, user_key, sdk_name, sdk_version, toJSONString(tags) AS tags, sample_rate, payload "
@@ -68,20 +78,7 @@ EVENTS = Dataset(
 )
 EVENT_GROUPS = Dataset(
     "event_groups",
-    _schema(
-        project_id=_U64,
-        timestamp=UTC_MS,
-        event_id=_TEXT,
-        group_id=_U64,
-        primary_hash=_TEXT,
-        grouping_version=_TEXT,
-        level=_TEXT,
-        environment=_TEXT,
-        release=_TEXT,
-        user_key=_TEXT,
-        sample_weight=pl.Float32,
-        processed_at=UTC_MS,
-    ),
+    read_schema(tables.EVENT_GROUPS),
     "SELECT project_id, timestamp, toString(event_id) AS event_id, group_id, "
     "toString(primary_hash) AS primary_hash, grouping_version, level, environment, release, "
     "user_key, sample_weight, processed_at FROM event_groups FINAL WHERE {where}",
@@ -90,20 +87,7 @@ EVENT_GROUPS = Dataset(
 )
 GROUND_TRUTH = Dataset(
     "seed_ground_truth",
-    _schema(
-        project_id=_U64,
-        event_id=_TEXT,
-        timestamp=UTC_MS,
-        type=_TEXT,
-        root_cause=_TEXT,
-        family=_TEXT,
-        category=_TEXT,
-        severity=_TEXT,
-        title=_TEXT,
-        release=_TEXT,
-        regression=pl.Boolean,
-        run=_TEXT,
-    ),
+    read_schema(tables.SEED_GROUND_TRUTH, omit=("received_at",)),
     "SELECT project_id, toString(event_id) AS event_id, timestamp, type, root_cause, family, "
     "category, severity, title, release, regression, run FROM seed_ground_truth FINAL "
     "WHERE {where}",
@@ -112,17 +96,7 @@ GROUND_TRUTH = Dataset(
 )
 ROLLUPS = Dataset(
     "error_metrics_hourly",
-    _schema(
-        project_id=_U64,
-        hour=UTC_MS,
-        group_id=_U64,
-        level=_TEXT,
-        environment=_TEXT,
-        release=_TEXT,
-        events=_U64,
-        weighted=_F64,
-        users=_U64,
-    ),
+    read_schema(tables.ERROR_METRICS_HOURLY),
     # Merged here: an AggregatingMergeTree holds unmerged parts until it merges them.
     "SELECT project_id, toDateTime64(hour, 3) AS hour, group_id, level, environment, release, "
     "sum(events) AS events, sum(weighted) AS weighted, uniqMerge(users) AS users "
@@ -133,15 +107,7 @@ ROLLUPS = Dataset(
 )
 OUTCOMES = Dataset(
     "outcomes",
-    _schema(
-        project_id=_U64,
-        hour=UTC_MS,
-        outcome=_TEXT,
-        reason=_TEXT,
-        category=_TEXT,
-        source=_TEXT,
-        quantity=_U64,
-    ),
+    read_schema(tables.OUTCOMES),
     "SELECT project_id, toDateTime64(hour, 3) AS hour, outcome, reason, category, source, "
     "sum(quantity) AS quantity "
     "FROM outcomes WHERE {where} GROUP BY project_id, hour, outcome, reason, category, source",

@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from core.event.accessors import interface_values
+
 
 class _ExceptionHead(msgspec.Struct):
     values: list[msgspec.Raw] | None = None
@@ -28,9 +30,7 @@ class EventHead(msgspec.Struct):
     exception: _ExceptionHead | list[msgspec.Raw] | None = None
 
     def has_exception(self) -> bool:
-        exception = self.exception
-        values = exception.values if isinstance(exception, _ExceptionHead) else exception
-        return bool(values)
+        return bool(interface_values(self.exception))
 
 
 class Frame(msgspec.Struct):
@@ -123,10 +123,7 @@ class EventView(msgspec.Struct):
     contexts: _Contexts | None = None
 
     def exceptions(self) -> list[ExceptionView]:
-        values = self.exception
-        if isinstance(values, _Exceptions):
-            values = values.values
-        return [v for v in values or [] if isinstance(v, ExceptionView)]
+        return interface_values(self.exception)
 
     def has_exception(self) -> bool:
         return bool(self.exceptions())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections import Counter, defaultdict
@@ -19,19 +20,13 @@ from dataclasses import dataclass
 
 from clickhouse_connect.driver.client import Client
 
-from core.storage.event_rows import (
-    EVENT_SCHEMA,
-    TRANSACTION_SCHEMA,
-    event_row,
-    rows_to_table,
-    transaction_row,
-)
 from core.wire import EventBatch, QueuedEvent, encode_batch
 from relay.metrics import RelayMetrics
 from relay.normalize import SECURITY_TYPES
 from relay.records import SpoolRecord, decode_record
 from relay.spool import Segment, Spool
 from relay.tables import attachment_rows, outcome_rows, session_rows
+from relay.write import EventRows, TransactionRows
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +56,7 @@ class Flusher:
     def start(self) -> None:
         # pyarrow imports pandas on its first table (about a second of holding the GIL):
         # pay it now, before traffic, rather than in the first flush under load.
-        rows_to_table([], EVENT_SCHEMA)
+        EventRows().table()
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
@@ -74,7 +69,7 @@ class Flusher:
         while True:
             try:
                 segment = self.spool.sealed.get(timeout=0.1)
-            except Exception:
+            except queue.Empty:
                 if self._stop.is_set():
                     return
                 continue
@@ -113,8 +108,9 @@ class Flusher:
         client = self._clickhouse()
         settings = {"insert_deduplication_token": segment.token}
         accepted: Counter[tuple[int, int, str]] = Counter()
-        event_rows = [
-            event_row(
+        event_rows = EventRows()
+        for r in by_kind["event"]:
+            event_rows.add(
                 r.project_id,
                 r.event_id,
                 r.received_at,
@@ -123,10 +119,8 @@ class Flusher:
                 timestamp=r.timestamp,
                 event_type=r.event_type,
             )
-            for r in by_kind["event"]
-        ]
         tables = [
-            ("events", rows_to_table(event_rows, EVENT_SCHEMA) if event_rows else None),
+            ("events", event_rows.table() if event_rows else None),
             ("transactions", self._transactions(by_kind["transaction"])),
             (
                 "attachments",
@@ -134,8 +128,8 @@ class Flusher:
             ),
             ("sessions", self._sessions(by_kind)),
         ]
-        for row, record in zip(event_rows, by_kind["event"], strict=True):
-            accepted[(record.project_id, _hour(record.received_at), _category(row["type"]))] += 1
+        for event_type, record in zip(event_rows.columns["type"], by_kind["event"], strict=True):
+            accepted[(record.project_id, _hour(record.received_at), _category(event_type))] += 1
         for kind, category in (("transaction", "transaction"), ("attachment", "attachment")):
             for record in by_kind[kind]:
                 accepted[(record.project_id, _hour(record.received_at), category)] += 1
@@ -157,8 +151,9 @@ class Flusher:
     def _transactions(records: list[SpoolRecord]):
         if not records:
             return None
-        rows = [
-            transaction_row(
+        rows = TransactionRows()
+        for r in records:
+            rows.add(
                 r.project_id,
                 r.event_id,
                 r.received_at,
@@ -167,9 +162,7 @@ class Flusher:
                 timestamp=r.timestamp,
                 start_timestamp=r.start_timestamp,
             )
-            for r in records
-        ]
-        return rows_to_table(rows, TRANSACTION_SCHEMA)
+        return rows.table()
 
     @staticmethod
     def _sessions(by_kind: dict[str, list[SpoolRecord]]):

@@ -25,16 +25,12 @@ from relay.errors import MALFORMED_JSON, BadRequest, PayloadTooLarge
 from relay.event_view import EventView, read_view
 from relay.filters import filter_reason
 from relay.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_BYTES, MAX_EVENT_BYTES
-from relay.normalize import (
-    clock_drift_s,
-    normalize_event_id,
-    normalize_payload,
-    normalized_dict,
-)
+from relay.normalize import clock_drift_s, normalize_event_id
 from relay.policy import ITEM_CATEGORIES, RequestPolicy
 from relay.records import SpoolRecord, encode_record
 from relay.sampling import kept, signature
 from relay.tables import RelayOutcome, encode_outcome
+from relay.write import event_record
 
 log = logging.getLogger(__name__)
 
@@ -73,51 +69,6 @@ def decode_object(payload: bytes, what: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise BadRequest(f"{what} must be a JSON object")
     return document
-
-
-def event_record(
-    payload: bytes,
-    *,
-    kind: str,
-    project_id: int,
-    received_at: float,
-    event: dict[str, Any] | None = None,
-    drift_s: float = 0.0,
-    fallback_event_id: str | None = None,
-    sample_rate: float = 1.0,
-    head: EventView | None = None,
-) -> SpoolRecord:
-    if len(payload) > MAX_EVENT_BYTES:
-        raise PayloadTooLarge(f"{kind} item exceeds {MAX_EVENT_BYTES} bytes")
-    if event is None:
-        normalized = normalize_payload(
-            payload,
-            head=head,
-            received_at=received_at,
-            drift_s=drift_s,
-            fallback_event_id=fallback_event_id,
-            item_type=kind,
-        )
-    else:
-        normalized = normalized_dict(
-            event,
-            payload,
-            received_at=received_at,
-            drift_s=drift_s,
-            fallback_event_id=fallback_event_id,
-            item_type=kind,
-        )
-    return SpoolRecord(
-        kind="transaction" if kind == "transaction" else "event",
-        project_id=project_id,
-        event_id=normalized.event_id,
-        received_at=received_at,
-        payload=normalized.payload,
-        timestamp=normalized.timestamp,
-        start_timestamp=normalized.start_timestamp,
-        event_type=normalized.type,
-        sample_rate=sample_rate,
-    )
 
 
 @dataclass

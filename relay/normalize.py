@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from core.storage.event_rows import normalize_level, normalize_platform
+from core.event.accessors import interface_values, normalize_level, normalize_platform
 from relay.errors import MALFORMED_JSON, BadRequest
 from relay.event_view import EventHead, EventView, read_head
 from relay.limits import MAX_FRAMES_PER_STACKTRACE
@@ -117,7 +117,7 @@ def _event_timestamp(value: Any, received_at: float, drift_s: float) -> float:
 
 
 def _infer_type(event: dict[str, Any], item_type: str) -> str:
-    return _type_of(item_type, event.get("type"), bool(interface_values(event, "exception")))
+    return _type_of(item_type, event.get("type"), bool(interface_values(event.get("exception"))))
 
 
 def _type_of(item_type: str, declared: Any, has_exception: bool) -> str:
@@ -128,19 +128,13 @@ def _type_of(item_type: str, declared: Any, has_exception: bool) -> str:
     return "error" if has_exception else "default"
 
 
-def interface_values(event: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    """`exception` or `threads` entries, whether sent as `{"values": [...]}` or a bare list."""
-    container = event.get(name)
-    if isinstance(container, dict):
-        container = container.get("values")
-    if isinstance(container, list):
-        return [value for value in container if isinstance(value, dict)]
-    return []
-
-
 def _stacktraces(event: dict[str, Any]) -> list[dict[str, Any]]:
     found = []
-    holders = [event, *interface_values(event, "exception"), *interface_values(event, "threads")]
+    holders = [
+        event,
+        *interface_values(event.get("exception")),
+        *interface_values(event.get("threads")),
+    ]
     for holder in holders:
         for key in ("stacktrace", "raw_stacktrace"):
             stacktrace = holder.get(key)
@@ -173,9 +167,11 @@ class NormalizedEvent(msgspec.Struct, frozen=True, kw_only=True):
     payload: bytes
 
 
-def _needs_rewrite(raw: bytes) -> bool:
+def _needs_rewrite(raw: bytes, secrets_checked: bool) -> bool:
     # Fewer than MAX_FRAMES objects in all means no stack trace can need capping.
-    return raw.count(b"{") > MAX_FRAMES_PER_STACKTRACE or plan_scrub(raw) is not None
+    if raw.count(b"{") > MAX_FRAMES_PER_STACKTRACE:
+        return True
+    return not secrets_checked and plan_scrub(raw) is not None
 
 
 def normalized_dict(event: dict[str, Any], raw: bytes, **kwargs: Any) -> NormalizedEvent:
@@ -198,11 +194,14 @@ def normalize_payload(
     fallback_event_id: str | None = None,
     item_type: str = "event",
     head: EventHead | EventView | None = None,
+    secrets_checked: bool = False,
 ) -> NormalizedEvent:
     """Normalize an event item. The common event (nothing to scrub, no over-long stack) is
     read shallowly and stored as sent, its normalized scalars kept beside it; any other is
     decoded, rewritten and re-encoded. `head` is the event already read (by the policy),
-    if it was. BadRequest for an unusable event."""
+    if it was; `secrets_checked` says the caller built the event from parts that passed
+    `plan_scrub` already (the seeder), so the whole-event scan is skipped. BadRequest for
+    an unusable event."""
     kwargs = {
         "received_at": received_at,
         "drift_s": drift_s,
@@ -214,7 +213,7 @@ def normalize_payload(
             head = read_head(raw)
         except MALFORMED_JSON as e:
             raise BadRequest(f"{item_type} is not valid JSON: {e}") from e
-    if head is None or _needs_rewrite(raw):
+    if head is None or _needs_rewrite(raw, secrets_checked):
         try:
             event = _decode(raw)
         except MALFORMED_JSON as e:

@@ -15,52 +15,15 @@ from typing import Any
 import msgspec
 import pyarrow as pa
 
+from core.storage.tables import ATTACHMENTS, OUTCOMES, SESSIONS
 from relay.normalize import parse_timestamp
 from relay.records import SpoolRecord
 
 _decode = msgspec.json.decode
 
-ATTACHMENT_SCHEMA = pa.schema(
-    [
-        ("project_id", pa.uint64()),
-        ("event_id", pa.binary(16)),
-        ("received_at", pa.timestamp("ms", tz="UTC")),
-        ("position", pa.uint16()),
-        ("name", pa.string()),
-        ("content_type", pa.string()),
-        ("attachment_type", pa.string()),
-        ("size", pa.uint64()),
-        ("item_headers", pa.string()),
-        ("data", pa.binary()),
-    ]
-)
-SESSION_SCHEMA = pa.schema(
-    [
-        ("project_id", pa.uint64()),
-        ("received_at", pa.timestamp("ms", tz="UTC")),
-        ("started", pa.timestamp("ms", tz="UTC")),
-        ("session_id", pa.string()),
-        ("distinct_id", pa.string()),
-        ("release", pa.string()),
-        ("environment", pa.string()),
-        ("status", pa.string()),
-        ("errors", pa.uint32()),
-        ("duration_s", pa.float64()),
-        ("init", pa.uint8()),
-        ("quantity", pa.uint32()),
-    ]
-)
-OUTCOME_SCHEMA = pa.schema(
-    [
-        ("project_id", pa.uint64()),
-        ("hour", pa.timestamp("s", tz="UTC")),
-        ("outcome", pa.string()),
-        ("reason", pa.string()),
-        ("category", pa.string()),
-        ("source", pa.string()),
-        ("quantity", pa.uint64()),
-    ]
-)
+ATTACHMENT_SCHEMA = ATTACHMENTS.arrow_schema()
+SESSION_SCHEMA = SESSIONS.arrow_schema()
+OUTCOME_SCHEMA = OUTCOMES.arrow_schema()
 _AGGREGATE_STATUSES = ("exited", "errored", "abnormal", "crashed")
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from relay.scrub import plan_scrub, scrub_event
+from relay import write
 from seed import payloads
 from seed.model import ExceptionSpec, Frame, RootCause
 from seed.releases import Release
@@ -35,13 +35,13 @@ PYTHON_VARIANTS = 3
 def prescrubbed(top: str, key: str, value: Any) -> msgspec.Raw:
     """`value` (found at event[top][key]) scrubbed as the relay would, then serialized."""
     container = {top: {key: value}}
-    scrub_event(container)
+    write.scrub(container)
     return msgspec.Raw(encode(container[top][key]))
 
 
 def is_clean(part: msgspec.Raw | bytes) -> bool:
     """Nothing the relay's secret check would flag (it looks inside strings, never across)."""
-    return plan_scrub(bytes(part)) is None
+    return write.is_clean(bytes(part))
 
 
 def line_drift(path: str, release_index: int) -> int:
@@ -176,7 +176,7 @@ def build_shape(
     frames = FrameRenderer(platform, release, variant, rc.project)
     exceptions = tuple(_exception(e, frames) for e in getattr(rc.spec, "exceptions", ()))
     crumbs = {"breadcrumbs": [dict(b) for b in breadcrumbs]}
-    scrub_event(crumbs)
+    write.scrub(crumbs)
     seed = seed_context(rc, release, False, run)
     seed_regressed = seed_context(rc, release, True, run)
     parts = [seed, seed_regressed, encode(crumbs["breadcrumbs"])]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.storage.event_rows import decode_promoted, normalize_level, user_key
+from core.event.accessors import normalize_level
+from core.event.promoted import decode_promoted, user_key
 from core.wire import EventBatch, QueuedEvent, StoredEvents
 from workers.context import WorkerContext
 from workers.grouping import GroupingResult, group_events

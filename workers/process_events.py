@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from core.storage.tables import EVENT_GROUPS
 from core.wire import EventBatch
 from workers.assign import Assignment, assign_groups
 from workers.batch_input import Grouped, HashKey, batch_events, fingerprint_batch
@@ -30,22 +31,7 @@ class BatchOutcome:
     lags_s: list[float] = field(default_factory=list)
 
 
-EVENT_GROUPS_SCHEMA = pa.schema(
-    [
-        ("project_id", pa.uint64()),
-        ("timestamp", pa.timestamp("ms", tz="UTC")),
-        ("event_id", pa.binary(16)),
-        ("group_id", pa.uint64()),
-        ("primary_hash", pa.string()),
-        ("grouping_version", pa.string()),
-        ("level", pa.string()),
-        ("environment", pa.string()),
-        ("release", pa.string()),
-        ("user_key", pa.string()),
-        ("sample_weight", pa.float32()),
-        ("processed_at", pa.timestamp("ms", tz="UTC")),
-    ]
-)
+EVENT_GROUPS_SCHEMA = EVENT_GROUPS.arrow_schema()
 
 
 def write_assignments(

@@ -19,8 +19,8 @@ from psycopg.types.json import Jsonb
 
 from core.pg.projects import create_project
 from core.runtime import Stack
-from core.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
 from core.wire import EventBatch, QueuedEvent
+from relay.write import EventRows
 from workers.context import WorkerContext
 from workers.process_events import process_event_batch
 
@@ -151,12 +151,11 @@ def ingest(
     group them with the real worker code; returns their group ids."""
     received = time.time()
     payloads = [msgspec.json.encode(e) for e in events]
-    rows = [
-        event_row(project_id, e["event_id"], received, payload)
-        for e, payload in zip(events, payloads, strict=True)
-    ]
+    rows = EventRows()
+    for e, payload in zip(events, payloads, strict=True):
+        rows.add(project_id, e["event_id"], received, payload)
     if store:
-        ctx.clickhouse().insert_arrow("events", rows_to_table(rows, EVENT_SCHEMA))
+        ctx.clickhouse().insert_arrow("events", rows.table())
     batch = EventBatch(
         batch_id=uuid.uuid4().hex,
         created_at=received,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from core.queue import PROCESS_EVENTS, enqueue
-from core.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
 from core.wire import encode_batch
+from relay.write import EventRows
 from stackwise.serve import running_workers, stack_broker
 from tests.support.clickhouse_server import wait_until
 from tests.support.openai_server import CHAT_PATH, OpenAIServer, chat_reply
@@ -46,8 +46,9 @@ def test_a_new_issue_is_analyzed_after_its_batch(settings, tmp_path):
                 events = [error_event(value=f"card {i} declined") for i in range(4)]
                 batch = batch_of(events, project.id)
                 # As the relay does: the events are in ClickHouse before the batch is queued.
-                rows = [
-                    event_row(
+                rows = EventRows()
+                for e in batch.events:
+                    rows.add(
                         e.project_id,
                         e.event_id,
                         e.received_at,
@@ -55,9 +56,7 @@ def test_a_new_issue_is_analyzed_after_its_batch(settings, tmp_path):
                         timestamp=e.timestamp,
                         event_type="error",
                     )
-                    for e in batch.events
-                ]
-                stack.clickhouse().insert_arrow("events", rows_to_table(rows, EVENT_SCHEMA))
+                stack.clickhouse().insert_arrow("events", rows.table())
                 enqueue(broker, configured.queue_name, PROCESS_EVENTS, encode_batch(batch))
 
                 def analyzed() -> bool:

@@ -8,8 +8,8 @@ import uuid
 
 import msgspec
 
-from core.storage.event_rows import EVENT_SCHEMA, event_row, rows_to_table
 from core.wire import EventBatch, StoredEvents
+from relay.write import EventRows
 from tests.workers.conftest import assigned_count, group_counts, occurrence_count
 from tests.workers.factories import batch_of, error_event
 from workers.context import WorkerContext
@@ -87,8 +87,9 @@ def test_the_same_batch_in_two_workers_at_once_counts_once(stack, project_id):
 def test_events_named_by_a_bulk_load_are_read_back_in_one_query(ctx, project_id):
     events = mixed_events()
     now = time.time()
-    rows = [
-        event_row(
+    rows = EventRows()
+    for e in events:
+        rows.add(
             project_id,
             e["event_id"],
             now,
@@ -96,9 +97,7 @@ def test_events_named_by_a_bulk_load_are_read_back_in_one_query(ctx, project_id)
             timestamp=e["timestamp"],
             event_type="error",
         )
-        for e in events
-    ]
-    ctx.clickhouse().insert_arrow("events", rows_to_table(rows, EVENT_SCHEMA))
+    ctx.clickhouse().insert_arrow("events", rows.table())
     stamps = [e["timestamp"] for e in events]
     batch = EventBatch(
         batch_id=uuid.uuid4().hex,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from core.storage.event_rows import TRANSACTION_SCHEMA, rows_to_table, transaction_row
+from relay.write import TransactionRows
 from tests.workers.factories import batch_of, error_event
 from workers.process_events import process_event_batch
 from workers.rollups import aggregate_metrics, clean_up_retention
@@ -67,8 +67,9 @@ def test_hourly_rollups_and_daily_stats_match_the_events(ctx, project_id):
     assert all(1 <= users <= 5 for *_, users in rows)
 
     stamps = [datetime.fromtimestamp(now.timestamp() - 60, UTC).timestamp()] * 3
-    tx_rows = [
-        transaction_row(
+    tx_rows = TransactionRows()
+    for stamp, d, s in zip(stamps, (0.1, 0.2, 0.9), ("ok", "ok", "internal_error"), strict=True):
+        tx_rows.add(
             project_id,
             uuid.uuid4().hex,
             time.time(),
@@ -76,9 +77,7 @@ def test_hourly_rollups_and_daily_stats_match_the_events(ctx, project_id):
             timestamp=stamp,
             start_timestamp=stamp - d,
         )
-        for stamp, d, s in zip(stamps, (0.1, 0.2, 0.9), ("ok", "ok", "internal_error"), strict=True)
-    ]
-    ctx.clickhouse().insert_arrow("transactions", rows_to_table(tx_rows, TRANSACTION_SCHEMA))
+    ctx.clickhouse().insert_arrow("transactions", tx_rows.table())
 
     aggregate_metrics(ctx, now=now)
     with ctx.stack.pool.connection() as conn:

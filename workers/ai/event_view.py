@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from core.event.accessors import interface_values, message_text
+
 
 class Frame(msgspec.Struct):
     filename: Any = None
@@ -60,10 +62,7 @@ class EventView(msgspec.Struct):
     @property
     def exceptions(self) -> list[ExceptionValue]:
         """The chain, outermost first (Sentry stores the innermost, raised one last)."""
-        values = self.exception
-        if isinstance(values, _Exceptions):
-            values = values.values
-        return list(values or [])
+        return interface_values(self.exception)
 
     @property
     def frames(self) -> list[Frame]:
@@ -77,9 +76,7 @@ class EventView(msgspec.Struct):
 
     @property
     def text_message(self) -> str:
-        if self.logentry is not None:
-            return text(self.logentry.formatted or self.logentry.message)
-        return text(self.message)
+        return message_text(self.logentry, self.message, 2000)
 
 
 _decode_view = msgspec.json.Decoder(EventView).decode

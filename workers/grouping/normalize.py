@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from core.event.accessors import interface_values as _values
 from workers.grouping.components import Component, FrameComponent
 from workers.grouping.enhancers import Enhancements
 from workers.grouping.event import Event, Frame, LogEntry, SingleException, Stacktrace, Thread
@@ -324,13 +325,6 @@ def prepare_event(event: Event, preparer: FramePreparer) -> PreparedEvent:
         message=message,
         formatted=formatted,
     )
-
-
-def _values(container) -> list:
-    if container is None:
-        return []
-    values = container if isinstance(container, list) else container.values
-    return [value for value in values or () if value is not None]
 
 
 def _split_type(exception: SingleException) -> SingleException:
