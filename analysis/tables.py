@@ -2,7 +2,8 @@
 
 A dataset has a canonical polars schema (what every loader returns, whichever store it
 came from) and the query that produces it: ClickHouse SELECTs read deduplicated rows
-(`FINAL`) and merged rollups; PostgreSQL SELECTs turn JSON into text. UUIDs become
+(`FINAL`) and merged rollups; PostgreSQL SELECTs (owned by their aggregate in
+`core.pg`) turn JSON into text. UUIDs become
 text and timestamps millisecond UTC, so frames from ClickHouse, PostgreSQL and Parquet
 compare and join alike. A ClickHouse dataset's schema comes from the table's
 declaration in `core.storage.tables` (`read_schema`).
@@ -15,6 +16,8 @@ from typing import Any
 
 import polars as pl
 
+from core.pg import ai, projects
+from core.pg.issues import reads as issue_reads
 from core.storage import tables
 
 UTC_MS = pl.Datetime("ms", "UTC")
@@ -117,8 +120,7 @@ OUTCOMES = Dataset(
 PROJECTS = Dataset(
     "projects",
     _schema(id=_I64, slug=_TEXT, name=_TEXT, config=_TEXT, created_at=UTC_MS),
-    "SELECT id, slug, name, config::text AS config, created_at FROM projects WHERE {where} "
-    "ORDER BY id",
+    projects.EXPORT_SQL,
     "postgres",
     project_column="",
 )
@@ -142,9 +144,7 @@ ISSUES = Dataset(
         merged_into=_I64,
         ai_summary=_TEXT,
     ),
-    "SELECT id, project_id, fingerprint_hash, grouping_version, title, culprit, level, "
-    "exception_type, status, first_seen, last_seen, times_seen, users_seen, times_regressed, "
-    "merged_into, ai_summary::text AS ai_summary FROM error_groups WHERE {where} ORDER BY id",
+    issue_reads.EXPORT_SQL,
     "postgres",
 )
 AI_CALLS = Dataset(
@@ -163,9 +163,7 @@ AI_CALLS = Dataset(
         latency_ms=_F64,
         created_at=UTC_MS,
     ),
-    "SELECT id, project_id, group_id, purpose, model, prompt_version, status, attempts, "
-    "prompt_tokens, completion_tokens, latency_ms, created_at FROM ai_calls WHERE {where} "
-    "ORDER BY id",
+    ai.CALLS_EXPORT_SQL,
     "postgres",
 )
 AI_ANOMALIES = Dataset(
@@ -183,8 +181,7 @@ AI_ANOMALIES = Dataset(
         score=_F64,
         status=_TEXT,
     ),
-    "SELECT id, project_id, group_id, kind, start_hour, end_hour, peak_hour, peak_count, "
-    "baseline, score, status FROM ai_anomalies WHERE {where} ORDER BY id",
+    ai.ANOMALIES_EXPORT_SQL,
     "postgres",
 )
 

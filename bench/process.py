@@ -20,6 +20,7 @@ from pathlib import Path
 
 import msgspec
 
+from core.pg.issues import reads
 from core.pg.projects import create_project
 from core.queue import PROCESS_EVENTS, enqueue
 from core.runtime import open_stack
@@ -119,10 +120,7 @@ def run(stack, groups: int, total: int, threads: int) -> tuple[float, dict[str, 
     with running_workers(stack, broker, schedule=False):
         while True:
             with stack.pool.connection() as conn:
-                done = conn.execute(
-                    "SELECT count(*) AS n FROM error_occurrences WHERE project_id = %s",
-                    (project.id,),
-                ).fetchone()["n"]
+                done = reads.occurrence_count(conn, project.id)
             if done >= total:
                 break
             time.sleep(0.05)

@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.pg.issues import reads
 from core.runtime import open_stack
 from core.settings import Settings
 from seed.deliver_direct import load_direct
@@ -80,7 +81,7 @@ def process(stack, seconds: float) -> tuple[int, float]:
         time.sleep(seconds)
     elapsed = time.perf_counter() - started
     with stack.pool.connection() as conn:
-        grouped = conn.execute("SELECT count(*) AS n FROM error_occurrences").fetchone()["n"]
+        grouped = reads.occurrence_count(conn)
     return grouped, elapsed
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from core.errors import ConfigError
+
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     pass
@@ -107,10 +109,6 @@ def parse_key_config(document: dict[str, Any] | None) -> KeyConfig:
         return msgspec.convert(document or {}, KeyConfig)
     except msgspec.ValidationError as e:
         raise ConfigError(str(e)) from e
-
-
-class ConfigError(ValueError):
-    """A configuration change does not fit the schema; the message names the path."""
 
 
 def parse_config(document: dict[str, Any] | None) -> ProjectConfig:

@@ -22,6 +22,7 @@ from typing import IO
 import redis
 from clickhouse_connect.driver.client import Client
 
+from core.errors import DataFolderBusyError
 from core.settings import Settings
 from core.storage import clickhouse, postgres
 from core.storage import redis as redis_store
@@ -29,10 +30,6 @@ from core.storage.embedded import EmbeddedPostgres, EmbeddedRedis
 from core.storage.postgres import Pool
 
 log = logging.getLogger(__name__)
-
-
-class DataFolderBusyError(RuntimeError):
-    """Another stackwise process owns this data folder's embedded ClickHouse."""
 
 
 @dataclass

@@ -15,11 +15,9 @@ from typing import Any
 
 import msgspec
 
+from core.errors import SettingsError
+
 ENV_PREFIX = "STACKWISE_"
-
-
-class SettingsError(ValueError):
-    """A setting is missing or malformed; the message names the variable."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):

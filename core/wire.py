@@ -10,6 +10,8 @@ from __future__ import annotations
 import msgspec
 import zstandard
 
+from core.errors import CorruptMessage
+
 
 class QueuedEvent(msgspec.Struct, frozen=True, kw_only=True, array_like=True):
     project_id: int
@@ -50,5 +52,9 @@ def encode_batch(batch: EventBatch) -> bytes:
 
 
 def decode_batch(data: bytes) -> EventBatch:
-    # A decompressor per call: zstandard objects are not safe to share across threads.
-    return _decode_batch(zstandard.ZstdDecompressor().decompress(data))
+    """The batch, or CorruptMessage when `data` is not one (no retry will make it one)."""
+    try:
+        # A decompressor per call: zstandard objects are not safe to share across threads.
+        return _decode_batch(zstandard.ZstdDecompressor().decompress(data))
+    except (zstandard.ZstdError, msgspec.DecodeError) as e:
+        raise CorruptMessage(f"not an event batch: {e}") from e

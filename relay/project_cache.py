@@ -15,6 +15,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from core.pg import projects
 from core.project_config import (
     ProjectConfig,
     RateLimitSettings,
@@ -56,9 +57,7 @@ class ProjectCache:
     def load(self) -> None:
         """Read every key and project (blocking); runs in a worker thread."""
         with self._pool.connection() as conn:
-            keys = conn.execute(
-                "SELECT public_key, project_id, is_active, config FROM project_keys"
-            )
+            keys = projects.all_keys(conn)
             new_keys = {
                 row["public_key"]: KeyState(
                     public_key=row["public_key"],
@@ -68,12 +67,11 @@ class ProjectCache:
                 )
                 for row in keys
             }
-            projects = conn.execute("SELECT id, slug, config FROM projects")
             new_projects = {
                 row["id"]: ProjectState(
                     id=row["id"], slug=row["slug"], config=parse_config(row["config"])
                 )
-                for row in projects
+                for row in projects.all_projects(conn)
             }
         # Swap whole dicts: readers on the event loop never see a half-built cache.
         self._keys, self._projects = new_keys, new_projects
@@ -94,12 +92,7 @@ class ProjectCache:
     def _load_one(self, public_key: str) -> None:
         """Read one key and its project (blocking): a key created since the last refresh."""
         with self._pool.connection() as conn:
-            row = conn.execute(
-                "SELECT k.public_key, k.project_id, k.is_active, k.config AS key_config, "
-                "p.slug, p.config FROM project_keys k JOIN projects p ON p.id = k.project_id "
-                "WHERE k.public_key = %s",
-                (public_key,),
-            ).fetchone()
+            row = projects.key_with_project(conn, public_key)
         if row is None:
             if len(self._missing) > _MISSING_KEYS_LIMIT:
                 self._missing.clear()

@@ -23,6 +23,7 @@ from typing import Any
 from core.settings import Settings
 from seed.catalogue import AIMessages
 from seed.catalogue.common import AIMessage
+from seed.errors import AIMessagesError
 from seed.model import SEVERITIES
 from seed.projects import SeedProject
 
@@ -54,10 +55,6 @@ PLATFORM_TEXT = {
 PLACEHOLDERS = (
     "{id}, {order_id}, {user_id}, {email}, {url}, {uuid}, {ms}, {n}, {amount}, {name}, {word}"
 )
-
-
-class AIMessagesError(RuntimeError):
-    """The model's answer was not a usable list of messages."""
 
 
 def prompt(family: str, platform: str) -> str:

@@ -30,6 +30,8 @@ class Tally:
     rejections: Counter = field(default_factory=Counter)
     # What the relay says it did with the events (HTTP mode): accepted, sampled, ...
     relay: Counter = field(default_factory=Counter)
+    # The relay's counts when the run started (HTTP mode), to subtract.
+    relay_before: Counter = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 

@@ -16,12 +16,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
+from core.errors import CoreError
 from core.settings import Settings
 
 _START_TIMEOUT_S = 120.0
 
 
-class ServerStartError(RuntimeError):
+class ServerStartError(CoreError):
     """The `serve` process exited or never became healthy."""
 
 

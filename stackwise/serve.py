@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
+from core.errors import CoreError
 from core.pg.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
 from core.queue import connect_broker
 from core.runtime import Stack, exit_cleanly_on_sigterm, open_stack
@@ -25,7 +26,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 
-class RunModeError(RuntimeError):
+class RunModeError(CoreError):
     """The requested run mode cannot work with these settings."""
 
 

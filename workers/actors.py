@@ -12,6 +12,8 @@ import logging
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
+from core.errors import CorruptMessage
+from core.pg.issues import reads
 from core.queue import PROCESS_EVENTS
 from core.wire import decode_batch
 from workers import metrics, notifications, operations, rollups
@@ -57,7 +59,13 @@ class WorkerActors:
         self.actors: dict[str, dramatiq.Actor] = {}
 
     def declare(self) -> dict[str, dramatiq.Actor]:
-        self._actor(self.process_events, PROCESS_EVENTS, time_limit=300_000, max_retries=20)
+        self._actor(
+            self.process_events,
+            PROCESS_EVENTS,
+            time_limit=300_000,
+            max_retries=20,
+            throws=(CorruptMessage,),
+        )
         self._actor(
             self.deliver_notifications,
             DELIVER_NOTIFICATIONS,
@@ -146,14 +154,7 @@ class WorkerActors:
         """Ignores whose time is up, and notifications whose delivery message was lost."""
         with self.ctx.stack.pool.connection() as conn:
             transitions = expire_ignores(conn)
-            rows = {
-                row["id"]: row
-                for row in conn.execute(
-                    "SELECT id, project_id, title, culprit, level, times_seen, times_regressed "
-                    "FROM error_groups WHERE id = ANY(%s)",
-                    ([t.group_id for t in transitions],),
-                )
-            }
+            rows = reads.notice_rows(conn, [t.group_id for t in transitions])
             notices = [notifications.issue_notice(t.kind, rows[t.group_id]) for t in transitions]
             ids = notifications.add_to_outbox(conn, notices)
         self._send_deliveries(ids + notifications.stale_pending(self.ctx.stack.pool))

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.storage.postgres import DbConnection
-from workers.batch_input import Grouped, HashKey
-from workers.context import WorkerContext
-from workers.issue_store import (
+from core.pg.issues import reads
+from core.pg.issues.batch import (
     GroupState,
     NewGroup,
     Occurrence,
@@ -25,6 +23,9 @@ from workers.issue_store import (
     record_releases,
     record_users,
 )
+from core.storage.postgres import DbConnection
+from workers.batch_input import Grouped, HashKey
+from workers.context import WorkerContext
 from workers.lifecycle import Transition, apply_event_rules
 from workers.notifications import Notice, add_to_outbox, issue_notice
 
@@ -95,12 +96,7 @@ def _occurrence(item: Grouped, group_id: int) -> Occurrence:
 def _group_rows(conn: DbConnection, group_ids: set[int]) -> dict[int, dict]:
     if not group_ids:
         return {}
-    rows = conn.execute(
-        "SELECT id, project_id, title, culprit, level, times_seen, times_regressed "
-        "FROM error_groups WHERE id = ANY(%s)",
-        (sorted(group_ids),),
-    ).fetchall()
-    return {row["id"]: row for row in rows}
+    return reads.notice_rows(conn, sorted(group_ids))
 
 
 def _follow_ups(
@@ -135,11 +131,7 @@ def _still_valid(conn: DbConnection, cached: dict[HashKey, int]) -> dict[HashKey
     elsewhere can leave the cache behind the database); one query by primary key."""
     if not cached:
         return {}
-    rows = conn.execute(
-        "SELECT id FROM error_groups WHERE id = ANY(%s) AND merged_into IS NULL",
-        (sorted(set(cached.values())),),
-    ).fetchall()
-    alive = {row["id"] for row in rows}
+    alive = reads.live_group_ids(conn, sorted(set(cached.values())))
     return {key: group_id for key, group_id in cached.items() if group_id in alive}
 
 

@@ -13,6 +13,7 @@ from core.event.accessors import normalize_level
 from core.event.promoted import decode_promoted, user_key
 from core.wire import EventBatch, QueuedEvent, StoredEvents
 from workers.context import WorkerContext
+from workers.errors import StoredEventsMissing
 from workers.grouping import GroupingResult, group_events
 
 HashKey = tuple[int, str, str]  # project_id, grouping_version, hash
@@ -58,7 +59,7 @@ def load_stored(ctx: WorkerContext, stored: StoredEvents) -> list[QueuedEvent]:
     missing = len(set(stored.event_ids)) - len(found)
     if missing:
         # Not yet visible (or never written): fail so the message is retried later.
-        raise LookupError(f"{missing} of {len(stored.event_ids)} stored events not found")
+        raise StoredEventsMissing(f"{missing} of {len(stored.event_ids)} stored events not found")
     return list(found.values())
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
 
+from core.pg import projects
 from core.project_config import GroupingSettings, ProjectConfig, parse_config
 from core.runtime import Stack
 from workers.grouping import GroupingConfig, RuleSyntaxError
@@ -53,10 +54,8 @@ class WorkerContext:
         }
         if stale:
             with self.stack.pool.connection() as conn:
-                rows = conn.execute(
-                    "SELECT id, config FROM projects WHERE id = ANY(%s)", (sorted(stale),)
-                ).fetchall()
-            found = {row["id"]: parse_config(row["config"]) for row in rows}
+                documents = projects.configs(conn, sorted(stale))
+            found = {p: parse_config(document) for p, document in documents.items()}
             for project_id in stale:
                 config = found.get(project_id, ProjectConfig())
                 rules = ProjectRules(config, self._grouping(config.grouping, project_id))

@@ -15,14 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from psycopg.types.json import Jsonb
-
+from core.pg.issues import lifecycle as statements
+from core.pg.issues.batch import GroupState, Occurrence
 from core.storage.postgres import DbConnection
-from workers.issue_store import GroupState, Occurrence
-
-
-class LifecycleError(ValueError):
-    """An operator action that cannot apply (unknown issue, merging into itself, ...)."""
+from workers.errors import LifecycleError
 
 
 @dataclass(frozen=True)
@@ -35,14 +31,7 @@ class Transition:
 
 def _releases_first_seen(conn: DbConnection, occurrences: list[Occurrence]) -> dict:
     pairs = sorted({(o.project_id, o.release) for o in occurrences if o.release})
-    if not pairs:
-        return {}
-    rows = conn.execute(
-        "SELECT project_id, version, first_seen FROM releases "
-        "WHERE (project_id, version) IN (SELECT * FROM unnest(%b::bigint[], %b::text[]))",
-        ([p[0] for p in pairs], [p[1] for p in pairs]),
-    ).fetchall()
-    return {(r["project_id"], r["version"]): r["first_seen"] for r in rows}
+    return statements.releases_first_seen(conn, pairs)
 
 
 def _regresses(state: GroupState, events: list[Occurrence], first_seen: dict) -> bool:
@@ -82,68 +71,26 @@ def apply_event_rules(
             data = {"times_seen": state.times_seen}
             transitions.append(Transition(state.id, state.project_id, "escalating", data))
     for transition in transitions:  # rare: one statement each is fine
-        substatus = "regressed" if transition.kind == "regression" else "escalating"
-        conn.execute(
-            """
-            UPDATE error_groups SET status = 'unresolved', substatus = %s,
-                resolved_at = NULL, resolution = NULL, ignored_at = NULL,
-                ignore_until = NULL, ignore_until_count = NULL,
-                regressed_at = CASE WHEN %s THEN now() ELSE regressed_at END,
-                times_regressed = times_regressed + CASE WHEN %s THEN 1 ELSE 0 END
-            WHERE id = %s
-            """,
-            (
-                substatus,
-                transition.kind == "regression",
-                transition.kind == "regression",
-                transition.group_id,
-            ),
-        )
+        regression = transition.kind == "regression"
+        substatus = "regressed" if regression else "escalating"
+        statements.reopen(conn, transition.group_id, substatus=substatus, regression=regression)
         record_activity(
             conn, transition.group_id, transition.project_id, transition.kind, transition.data
         )
     return transitions
 
 
-def age_substatuses(conn: DbConnection) -> None:
-    """Sentry's aging: new issues stop being new after 3 days, regressions after 7."""
-    conn.execute(
-        "UPDATE error_groups SET substatus = 'ongoing' WHERE status = 'unresolved' AND ("
-        "(substatus = 'new' AND first_seen < now() - interval '3 days') OR "
-        "(substatus IN ('regressed', 'escalating') AND coalesce(regressed_at, first_seen) "
-        "< now() - interval '7 days'))"
-    )
-
-
 def record_activity(
     conn: DbConnection, group_id: int, project_id: int, kind: str, data: dict | None = None
 ) -> None:
-    record_activities(conn, [(group_id, project_id, kind, data or {})])
-
-
-def record_activities(conn: DbConnection, entries: list[tuple[int, int, str, dict]]) -> None:
-    """(group id, project id, kind, data) rows, in one statement."""
-    if not entries:
-        return
-    conn.execute(
-        "INSERT INTO group_activity (group_id, project_id, kind, data) "
-        "SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::jsonb[])",
-        (
-            [e[0] for e in entries],
-            [e[1] for e in entries],
-            [e[2] for e in entries],
-            [Jsonb(e[3]) for e in entries],
-        ),
-    )
+    statements.record_activities(conn, [(group_id, project_id, kind, data or {})])
 
 
 # -- operator actions ------------------------------------------------------------------
 
 
 def _project_of(conn: DbConnection, group_id: int) -> int:
-    row = conn.execute(
-        "SELECT project_id, merged_into FROM error_groups WHERE id = %s FOR UPDATE", (group_id,)
-    ).fetchone()
+    row = statements.lock_group(conn, group_id)
     if row is None:
         raise LifecycleError(f"no issue {group_id}")
     if row["merged_into"] is not None:
@@ -154,23 +101,13 @@ def _project_of(conn: DbConnection, group_id: int) -> int:
 def resolve(conn: DbConnection, group_id: int, *, in_next_release: bool = False) -> None:
     project_id = _project_of(conn, group_id)
     resolution = "next_release" if in_next_release else "now"
-    conn.execute(
-        "UPDATE error_groups SET status = 'resolved', substatus = 'resolved', "
-        "resolved_at = now(), resolution = %s, ignore_until = NULL, ignore_until_count = NULL "
-        "WHERE id = %s",
-        (resolution, group_id),
-    )
+    statements.mark_resolved(conn, group_id, resolution)
     record_activity(conn, group_id, project_id, "resolved", {"resolution": resolution})
 
 
 def unresolve(conn: DbConnection, group_id: int) -> None:
     project_id = _project_of(conn, group_id)
-    conn.execute(
-        "UPDATE error_groups SET status = 'unresolved', substatus = 'ongoing', "
-        "resolved_at = NULL, resolution = NULL, ignored_at = NULL, ignore_until = NULL, "
-        "ignore_until_count = NULL WHERE id = %s",
-        (group_id,),
-    )
+    statements.mark_unresolved(conn, group_id)
     record_activity(conn, group_id, project_id, "unresolved")
 
 
@@ -183,25 +120,15 @@ def ignore(
 ) -> None:
     """Ignore forever, until `more_events` more events arrive, or until a time."""
     project_id = _project_of(conn, group_id)
-    conn.execute(
-        "UPDATE error_groups SET status = 'ignored', substatus = 'archived', ignored_at = now(), "
-        "ignore_until = %s, ignore_until_count = CASE WHEN %s::bigint IS NULL THEN NULL "
-        "ELSE times_seen + %s::bigint END WHERE id = %s",
-        (until, more_events, more_events, group_id),
-    )
+    statements.mark_ignored(conn, group_id, more_events=more_events, until=until)
     data = {"more_events": more_events, "until": until.isoformat() if until else None}
     record_activity(conn, group_id, project_id, "ignored", data)
 
 
 def expire_ignores(conn: DbConnection) -> list[Transition]:
     """Ignored-until-a-time issues whose time has come (a scheduled sweep)."""
-    rows = conn.execute(
-        "UPDATE error_groups SET status = 'unresolved', substatus = 'escalating', "
-        "ignored_at = NULL, ignore_until = NULL, ignore_until_count = NULL "
-        "WHERE status = 'ignored' AND ignore_until IS NOT NULL AND ignore_until <= now() "
-        "RETURNING id, project_id"
-    ).fetchall()
-    transitions = [Transition(r["id"], r["project_id"], "escalating") for r in rows]
+    ended = statements.end_expired_ignores(conn)
+    transitions = [Transition(group_id, project_id, "escalating") for group_id, project_id in ended]
     for t in transitions:
         record_activity(conn, t.group_id, t.project_id, "unignored", {"reason": "time"})
     return transitions
@@ -218,43 +145,8 @@ def merge(conn: DbConnection, target_id: int, source_ids: list[int]) -> list[str
         if _project_of(conn, source_id) != project_id:
             raise LifecycleError(f"issue {source_id} belongs to another project")
     sources = sorted(set(source_ids))
-    moved = conn.execute(
-        "UPDATE group_hashes SET group_id = %s WHERE group_id = ANY(%s) "
-        "RETURNING project_id, grouping_version, hash",
-        (target_id, sources),
-    ).fetchall()
-    conn.execute(
-        "UPDATE error_occurrences SET group_id = %s WHERE group_id = ANY(%s)", (target_id, sources)
-    )
-    conn.execute(
-        """
-        INSERT INTO group_users (group_id, user_key)
-        SELECT %s, user_key FROM group_users WHERE group_id = ANY(%s) ON CONFLICT DO NOTHING
-        """,
-        (target_id, sources),
-    )
-    conn.execute(
-        """
-        UPDATE error_groups t SET
-            times_seen = t.times_seen + s.times_seen,
-            first_seen = least(t.first_seen, s.first_seen),
-            last_seen = greatest(t.last_seen, s.last_seen),
-            users_seen = (SELECT count(*) FROM group_users WHERE group_id = t.id)
-        FROM (SELECT sum(times_seen) AS times_seen, min(first_seen) AS first_seen,
-                     max(last_seen) AS last_seen
-              FROM error_groups WHERE id = ANY(%s)) s
-        WHERE t.id = %s
-        """,
-        (sources, target_id),
-    )
-    conn.execute(
-        "UPDATE error_groups SET merged_into = %s WHERE id = ANY(%s)", (target_id, sources)
-    )
-    # Issues merged into a source earlier now lead to the target directly.
-    conn.execute(
-        "UPDATE error_groups SET merged_into = %s WHERE merged_into = ANY(%s)", (target_id, sources)
-    )
+    moved = statements.merge_groups(conn, target_id, sources)
     for source_id in sources:
         record_activity(conn, source_id, project_id, "merged", {"into": target_id})
     record_activity(conn, target_id, project_id, "merged", {"from": sources})
-    return [f"{r['project_id']}:{r['grouping_version']}:{r['hash'].strip()}" for r in moved]
+    return moved

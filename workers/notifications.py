@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-from psycopg.types.json import Jsonb
 
+from core.pg import notifications as outbox
 from core.project_config import parse_config
 from core.storage.postgres import DbConnection, Pool
+from workers.errors import DeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,6 @@ _HEADLINES = {
     "operations": "Operations alert",
     "anomaly": "Anomaly",
 }
-
-
-class DeliveryError(RuntimeError):
-    """The webhook refused or could not be reached; Dramatiq retries the delivery."""
 
 
 @dataclass(frozen=True)
@@ -85,19 +82,9 @@ def add_to_outbox(conn: DbConnection, notices: list[Notice]) -> list[int]:
     if not notices:
         return []
     unique = sorted({n.dedup_key: n for n in notices}.values(), key=lambda n: n.dedup_key)
-    rows = conn.execute(
-        "INSERT INTO notifications (project_id, group_id, kind, payload, dedup_key) "
-        "SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::jsonb[], %b::text[]) "
-        "ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
-        (
-            [n.project_id for n in unique],
-            [n.group_id for n in unique],
-            [n.kind for n in unique],
-            [Jsonb(slack_payload(n)) for n in unique],
-            [n.dedup_key for n in unique],
-        ),
-    ).fetchall()
-    return sorted(row["id"] for row in rows)
+    return outbox.add(
+        conn, [(n.project_id, n.group_id, n.kind, slack_payload(n), n.dedup_key) for n in unique]
+    )
 
 
 @dataclass(frozen=True)
@@ -120,12 +107,7 @@ def _post(client: httpx.Client, url: str, payload: dict) -> str | None:
 def deliver_many(pool: Pool, ids: list[int], *, default_webhook: str = "") -> Delivery:
     """Deliver the pending ones among `ids`: one read, a post each, one write."""
     with pool.connection() as conn:
-        rows = conn.execute(
-            "SELECT n.id, n.kind, n.payload, p.config FROM notifications n "
-            "LEFT JOIN projects p ON p.id = n.project_id "
-            "WHERE n.id = ANY(%s) AND n.status = 'pending' ORDER BY n.id",
-            (ids,),
-        ).fetchall()
+        rows = outbox.pending_with_config(conn, ids)
     statuses: dict[int, str] = {}
     failed: dict[int, str] = {}
     with httpx.Client() as client:
@@ -149,17 +131,8 @@ def _record(pool: Pool, statuses: dict[int, str], failed: dict[int, str]) -> Non
     if not ids:
         return
     with pool.connection() as conn:
-        conn.execute(
-            "UPDATE notifications n SET attempts = n.attempts + 1, last_error = u.error, "
-            "status = coalesce(u.status, n.status), "
-            "delivered_at = CASE WHEN u.status IS NULL THEN n.delivered_at ELSE now() END "
-            "FROM unnest(%b::bigint[], %b::text[], %b::text[]) AS u(id, status, error) "
-            "WHERE n.id = u.id",
-            (
-                ids,
-                [statuses.get(i) for i in ids],
-                [failed.get(i) for i in ids],
-            ),
+        outbox.record_attempts(
+            conn, ids, [statuses.get(i) for i in ids], [failed.get(i) for i in ids]
         )
 
 
@@ -171,30 +144,20 @@ def deliver(pool: Pool, notification_id: int, *, default_webhook: str = "") -> s
     if notification_id in outcome.statuses:
         return outcome.statuses[notification_id]
     with pool.connection() as conn:
-        row = conn.execute(
-            "SELECT status FROM notifications WHERE id = %s", (notification_id,)
-        ).fetchone()
-    return row["status"] if row else "missing"
+        status = outbox.status_of(conn, notification_id)
+    return status or "missing"
 
 
 def give_up(pool: Pool, notification_id: int) -> None:
     """After the last retry: keep the row, marked failed, for people to see."""
     with pool.connection() as conn:
-        conn.execute(
-            "UPDATE notifications SET status = 'failed' WHERE id = %s AND status = 'pending'",
-            (notification_id,),
-        )
+        outbox.mark_failed(conn, notification_id)
 
 
 def stale_pending(pool: Pool, older_than_s: float = 120) -> list[int]:
     """Pending rows whose delivery message was lost (a crash between commit and enqueue)."""
     with pool.connection() as conn:
-        rows = conn.execute(
-            "SELECT id FROM notifications WHERE status = 'pending' AND attempts = 0 "
-            "AND created_at < now() - make_interval(secs => %s) ORDER BY id LIMIT 1000",
-            (older_than_s,),
-        ).fetchall()
-    return [row["id"] for row in rows]
+        return outbox.stale_pending(conn, older_than_s)
 
 
 def hour_key(when: datetime | None = None) -> str:

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from core.pg.issues import reads
+from core.pg.projects import all_configs
 from core.queue import queue_depth
 from workers.context import WorkerContext
 from workers.notifications import Notice, add_to_outbox, hour_key, issue_notice
@@ -100,7 +102,7 @@ def threshold_notices(ctx: WorkerContext) -> list[Notice]:
                 row["id"],
                 (row["config"].get("notifications") or {}).get("threshold_events_per_hour", 0),
             )
-            for row in conn.execute("SELECT id, config FROM projects")
+            for row in all_configs(conn)
         ]
     limits = {project_id: limit for project_id, limit in projects if limit}
     if not limits:
@@ -119,11 +121,7 @@ def threshold_notices(ctx: WorkerContext) -> list[Notice]:
     if not over:
         return []
     with ctx.stack.pool.connection() as conn:
-        groups = conn.execute(
-            "SELECT id, project_id, title, culprit, level, times_seen FROM error_groups "
-            "WHERE id = ANY(%s)",
-            ([g for g, _ in over],),
-        ).fetchall()
+        groups = reads.threshold_rows(conn, [g for g, _ in over])
     return [issue_notice("threshold", group, period=hour_key()) for group in groups]
 
 

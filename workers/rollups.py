@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 
-from psycopg.types.json import Jsonb
-
+from core.pg import notifications, stats
+from core.pg.issues import reads
+from core.pg.issues.lifecycle import age_substatuses, delete_older_than
 from workers.context import WorkerContext
-from workers.lifecycle import age_substatuses
 
 log = logging.getLogger(__name__)
 
@@ -66,36 +66,18 @@ def update_project_stats(ctx: WorkerContext, days: list[date]) -> int:
     errors = _error_counts(ctx, days)
     performance = _performance(ctx, days)
     with ctx.stack.pool.connection() as conn:
-        new_issues = {
-            (row["project_id"], row["day"]): row["n"]
-            for row in conn.execute(
-                "SELECT project_id, (first_seen AT TIME ZONE 'UTC')::date AS day, count(*) AS n "
-                "FROM error_groups WHERE (first_seen AT TIME ZONE 'UTC')::date = ANY(%s) "
-                "AND merged_into IS NULL GROUP BY 1, 2",
-                (days,),
-            )
-        }
+        new_issues = reads.new_issues_by_day(conn, days)
         keys = sorted(set(errors) | set(performance) | set(new_issues))
         for project_id, day in keys:
             count, unique = errors.get((project_id, day), (0, 0))
-            conn.execute(
-                """
-                INSERT INTO project_stats AS s (project_id, date, error_count, unique_errors,
-                                                new_issues, performance_metrics)
-                SELECT %s, %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM projects WHERE id = %s)
-                ON CONFLICT (project_id, date) DO UPDATE SET error_count = excluded.error_count,
-                    unique_errors = excluded.unique_errors, new_issues = excluded.new_issues,
-                    performance_metrics = excluded.performance_metrics
-                """,
-                (
-                    project_id,
-                    day,
-                    count,
-                    unique,
-                    new_issues.get((project_id, day), 0),
-                    Jsonb(performance.get((project_id, day), {})),
-                    project_id,
-                ),
+            stats.save_day(
+                conn,
+                project_id,
+                day,
+                error_count=count,
+                unique_errors=unique,
+                new_issues=new_issues.get((project_id, day), 0),
+                performance=performance.get((project_id, day), {}),
             )
     return len(keys)
 
@@ -103,24 +85,10 @@ def update_project_stats(ctx: WorkerContext, days: list[date]) -> int:
 def clean_up_retention(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, int]:
     """Delete PostgreSQL rows older than the ClickHouse events they describe."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=RETENTION_DAYS)
-    deleted = {}
     with ctx.stack.pool.connection() as conn:
-        for table, column in (
-            ("error_occurrences", "occurred_at"),
-            ("group_activity", "created_at"),
-            ("notifications", "created_at"),
-        ):
-            cursor = conn.execute(f"DELETE FROM {table} WHERE {column} < %s", (cutoff,))
-            deleted[table] = cursor.rowcount
-        cursor = conn.execute(
-            "DELETE FROM error_groups WHERE last_seen < %s AND id NOT IN "
-            "(SELECT merged_into FROM error_groups WHERE merged_into IS NOT NULL)",
-            (cutoff,),
-        )
-        deleted["error_groups"] = cursor.rowcount
-        conn.execute(
-            "DELETE FROM project_stats WHERE date < %s", ((cutoff - timedelta(days=1)).date(),)
-        )
+        deleted = {"notifications": notifications.delete_older_than(conn, cutoff)}
+        deleted |= delete_older_than(conn, cutoff)
+        stats.delete_before(conn, (cutoff - timedelta(days=1)).date())
     return deleted
 
 

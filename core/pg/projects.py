@@ -1,4 +1,7 @@
-"""Projects and their DSN keys in PostgreSQL."""
+"""Projects and keys, the PostgreSQL aggregate: projects and their DSN keys.
+
+Tables: projects, project_keys. Nothing outside this module writes SQL against them.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +14,17 @@ from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
+from core.errors import ProjectError
 from core.project_config import ProjectConfig, config_to_dict, parse_config
-from core.storage.postgres import Pool
+from core.storage.postgres import DbConnection, Pool
 
 DEMO_PROJECT_SLUG = "demo"
+# The workbench's export and frames (analysis.tables): every project, JSON as text.
+EXPORT_SQL = (
+    "SELECT id, slug, name, config::text AS config, created_at FROM projects WHERE {where} "
+    "ORDER BY id"
+)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-class ProjectError(ValueError):
-    """A project or key does not exist, or a name is invalid."""
 
 
 @dataclass(frozen=True)
@@ -150,3 +155,38 @@ def save_config(pool: Pool, slug: str, config: ProjectConfig) -> Project:
     if row is None:
         raise ProjectError(f"project {slug!r} disappeared while saving its configuration")
     return _project(row)
+
+
+def all_keys(conn: DbConnection) -> list[dict[str, Any]]:
+    """Every DSN key with its configuration (the relay's key cache)."""
+    return conn.execute(
+        "SELECT public_key, project_id, is_active, config FROM project_keys"
+    ).fetchall()
+
+
+def all_projects(conn: DbConnection) -> list[dict[str, Any]]:
+    """Every project's id, slug and configuration document (the relay's cache)."""
+    return conn.execute("SELECT id, slug, config FROM projects").fetchall()
+
+
+def key_with_project(conn: DbConnection, public_key: str) -> dict[str, Any] | None:
+    """One key and its project: `key_config` is the key's document, `config` the project's."""
+    return conn.execute(
+        "SELECT k.public_key, k.project_id, k.is_active, k.config AS key_config, "
+        "p.slug, p.config FROM project_keys k JOIN projects p ON p.id = k.project_id "
+        "WHERE k.public_key = %s",
+        (public_key,),
+    ).fetchone()
+
+
+def configs(conn: DbConnection, project_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """These projects' configuration documents (missing projects left out)."""
+    rows = conn.execute(
+        "SELECT id, config FROM projects WHERE id = ANY(%s)", (project_ids,)
+    ).fetchall()
+    return {row["id"]: row["config"] for row in rows}
+
+
+def all_configs(conn: DbConnection) -> list[dict[str, Any]]:
+    """Every project's id and configuration document."""
+    return conn.execute("SELECT id, config FROM projects").fetchall()

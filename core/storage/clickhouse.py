@@ -15,15 +15,13 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
+from core.errors import ClickHouseLockedError
+
 log = logging.getLogger(__name__)
 
 # chdb reports a second process on the same path this way; we turn it into a clear message.
 _CHDB_LOCK_MARKERS = ("Cannot lock file", "status", "already locked")
 _migrate_lock = threading.Lock()
-
-
-class ClickHouseLockedError(RuntimeError):
-    """Another process holds the embedded ClickHouse data folder."""
 
 
 def connect(dsn: str, database: str, **settings: Any) -> Client:

@@ -21,13 +21,11 @@ import time
 import warnings
 from pathlib import Path
 
+from core.errors import EmbeddedServiceError
+
 log = logging.getLogger(__name__)
 
 _STARTUP_TIMEOUT_S = 60.0
-
-
-class EmbeddedServiceError(RuntimeError):
-    """An embedded server failed to start; the message points at its log."""
 
 
 def _pgserver():

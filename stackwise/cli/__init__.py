@@ -9,25 +9,9 @@ import argparse
 import logging
 import sys
 
-from core.pg.projects import ProjectError
-from core.project_config import ConfigError
-from core.runtime import DataFolderBusyError
-from core.settings import SettingsError, load_settings
-from core.storage.clickhouse import ClickHouseLockedError
+from core.errors import CoreError
+from core.settings import load_settings
 from stackwise.cli import ai, demo, issues, project, run, seed, workbench
-from stackwise.local_server import ServerStartError
-from stackwise.serve import RunModeError
-
-# Errors that are the operator's to fix: printed as one line, exit code 2, no traceback.
-_USER_ERRORS = (
-    ConfigError,
-    ProjectError,
-    DataFolderBusyError,
-    ClickHouseLockedError,
-    RunModeError,
-    SettingsError,
-    ServerStartError,
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         return int(args.handler(settings, args) or 0)
-    except _USER_ERRORS as e:
+    except CoreError as e:
+        # The operator's to fix (core.errors): one line, exit code 2, no traceback.
         print(f"stackwise: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
+from core.pg.issues import reads
 from core.pg.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
 from core.runtime import stack_session
 from core.settings import Settings
@@ -55,24 +56,17 @@ def _wait_until_grouped(stack, event_ids: list[str]) -> None:
     deadline = time.monotonic() + _WAIT_FOR_GROUPING_S
     while True:
         with stack.pool.connection() as conn:
-            row = conn.execute(
-                "SELECT count(*) AS n FROM error_occurrences WHERE event_id = ANY(%s::uuid[])",
-                (event_ids,),
-            ).fetchone()
-        if row["n"] >= len(event_ids):
+            grouped = reads.occurrences_of(conn, event_ids)
+        if grouped >= len(event_ids):
             return
         if time.monotonic() > deadline:
-            raise SystemExit(f"only {row['n']} of {len(event_ids)} events were grouped in time")
+            raise SystemExit(f"only {grouped} of {len(event_ids)} events were grouped in time")
         time.sleep(0.25)
 
 
 def _print_issues(stack, project_id: int) -> None:
     with stack.pool.connection() as conn:
-        rows = conn.execute(
-            "SELECT id, title, times_seen, first_seen, last_seen FROM error_groups "
-            "WHERE project_id = %s AND merged_into IS NULL ORDER BY times_seen DESC, id",
-            (project_id,),
-        ).fetchall()
+        rows = reads.project_issues(conn, project_id)
     table = Table(title="demo issues")
     table.add_column("issue", justify="right")
     table.add_column("title", ratio=1)

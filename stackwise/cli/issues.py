@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from core.pg.issues import reads
 from core.pg.projects import get_project
 from core.runtime import stack_session
 
@@ -67,19 +68,9 @@ def _session(settings):
 
 def _list(settings, args) -> int:
     with _session(settings) as stack, stack.pool.connection() as conn:
-        filters, values = ["merged_into IS NULL"], []
-        if args.project:
-            filters.append("project_id = %s")
-            values.append(get_project(stack.pool, args.project).id)
-        if args.status != "all":
-            filters.append("status = %s")
-            values.append(args.status)
-        rows = conn.execute(
-            "SELECT id, title, status, substatus, times_seen, users_seen, last_seen "
-            f"FROM error_groups WHERE {' AND '.join(filters)} "
-            "ORDER BY last_seen DESC LIMIT %s",
-            (*values, args.limit),
-        ).fetchall()
+        project_id = get_project(stack.pool, args.project).id if args.project else None
+        status = None if args.status == "all" else args.status
+        rows = reads.list_issues(conn, project_id=project_id, status=status, limit=args.limit)
     table = Table("issue", "title", "status", "events", "users", "last seen")
     for row in rows:
         table.add_row(
@@ -150,20 +141,7 @@ def _show(settings, args) -> int:
 
 def _load_issue(stack, group_id: int):
     with stack.pool.connection() as conn:
-        group = conn.execute("SELECT * FROM error_groups WHERE id = %s", (group_id,)).fetchone()
-        if group is None:
-            return None
-        releases = conn.execute(
-            "SELECT release, environment, times_seen, first_seen, last_seen FROM group_releases "
-            "WHERE group_id = %s ORDER BY last_seen DESC LIMIT 10",
-            (group_id,),
-        ).fetchall()
-        activity = conn.execute(
-            "SELECT kind, data, created_at FROM group_activity WHERE group_id = %s "
-            "ORDER BY created_at DESC LIMIT 10",
-            (group_id,),
-        ).fetchall()
-    return group, releases, activity
+        return reads.issue_detail(conn, group_id)
 
 
 def _print_issue(group, releases, activity, tree: Tree | None) -> None:
@@ -190,7 +168,7 @@ def _print_issue(group, releases, activity, tree: Tree | None) -> None:
 
 
 def _each(settings, ids: list[int], action) -> int:
-    from workers.lifecycle import LifecycleError
+    from workers.errors import LifecycleError
 
     with _session(settings) as stack:
         for group_id in ids:
@@ -241,7 +219,7 @@ def _ignore(settings, args) -> int:
 
 
 def _merge(settings, args) -> int:
-    from workers.lifecycle import LifecycleError
+    from workers.errors import LifecycleError
     from workers.merges import merge_issues
 
     with _session(settings) as stack:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from workers.issue_store import LOOKUP_HASHES
+from core.pg.issues.batch import LOOKUP_HASHES
 
 
 def _plan_nodes(plan: dict) -> list[dict]:

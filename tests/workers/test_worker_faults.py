@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import msgspec
 import pytest
 
 from core.pg.projects import create_project
@@ -149,3 +150,20 @@ def test_postgres_restarted_mid_run_ends_with_every_event_grouped_once(settings,
     finally:
         stack.close()
         postgres.stop()
+
+
+def test_a_batch_that_does_not_decode_is_dead_lettered_at_once_not_retried(stack):
+    """Retrying cannot fix a corrupt batch: the actor throws it (CorruptMessage), so it
+    goes to the dead-letter queue on the first attempt instead of twenty backoffs later,
+    and the batch behind it is grouped."""
+    project, _ = create_project(stack.pool, "corrupt")
+    broker = stack_broker(stack)
+    queue = stack.settings.queue_name
+    dead = f"{stack.settings.redis_namespace}:{queue}.XQ"
+    with running_workers(stack, broker, schedule=False):
+        enqueue(broker, queue, PROCESS_EVENTS, b"not a batch")
+        enqueue(broker, queue, PROCESS_EVENTS, encode_batch(batch_of([error_event()], project.id)))
+        wait_until(lambda: broker.client.zcard(dead) == 1, 20, "not dead-lettered")
+        wait_until(lambda: counts(stack, project.id)[0] == 1, 20, "next batch not grouped")
+    (message,) = broker.client.hvals(f"{dead}.msgs")
+    assert msgspec.msgpack.decode(message)["options"].get("retries", 0) == 0

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from core.pg import ai as ai_results
 from core.storage.postgres import DbConnection
 from workers.ai.budget import Budget
 from workers.ai.errors import AIError, BudgetExceeded, MalformedAnswer, ProviderError
@@ -139,7 +140,7 @@ def _model_analysis(
     cached = None if force else _is_cached(facts, provider.endpoint, prompt)
     if cached is not None:
         with ctx.stack.pool.connection() as conn:
-            conn.execute("DELETE FROM ai_pending_analyses WHERE group_id = %s", (group.id,))
+            ai_results.clear_pending(conn, group.id)
         return AnalysisOutcome(group_id=group.id, status="cached", analysis=cached)
     lock_timeout_s = provider.options.timeout_s * provider.options.max_attempts + 60
     lock = ctx.stack.redis.lock(

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from core.pg import ai
 from core.storage.postgres import DbConnection
 from workers.ai.anomaly import (
     DEFAULT_CONFIG,
@@ -95,37 +96,10 @@ def store_anomaly(conn: DbConnection, anomaly: Anomaly) -> StoredAnomaly:
         "score": anomaly.score,
         "touch": timedelta(seconds=HOUR_S),
     }
-    row = conn.execute(
-        """
-        UPDATE ai_anomalies SET
-            start_hour = least(start_hour, %(start)s), end_hour = greatest(end_hour, %(end)s),
-            peak_hour = CASE WHEN %(count)s > peak_count THEN %(peak)s ELSE peak_hour END,
-            baseline = CASE WHEN %(count)s > peak_count THEN %(baseline)s ELSE baseline END,
-            peak_count = greatest(peak_count, %(count)s), score = greatest(score, %(score)s),
-            updated_at = now()
-        WHERE id = (
-            SELECT id FROM ai_anomalies
-            WHERE project_id = %(project)s AND group_id = %(group)s AND kind = %(kind)s
-              AND start_hour <= %(end)s + %(touch)s AND end_hour >= %(start)s - %(touch)s
-            ORDER BY start_hour LIMIT 1)
-        RETURNING id
-        """,
-        values,
-    ).fetchone()
-    if row is not None:
-        return StoredAnomaly(id=row["id"], anomaly=anomaly, new=False)
-    row = conn.execute(
-        """
-        INSERT INTO ai_anomalies (project_id, group_id, kind, start_hour, end_hour, peak_hour,
-                                  peak_count, baseline, score)
-        VALUES (%(project)s, %(group)s, %(kind)s, %(start)s, %(end)s, %(peak)s, %(count)s,
-                %(baseline)s, %(score)s)
-        RETURNING id
-        """,
-        values,
-    ).fetchone()
-    assert row is not None  # INSERT ... RETURNING always returns the row
-    return StoredAnomaly(id=row["id"], anomaly=anomaly, new=True)
+    extended = ai.extend_anomaly(conn, values)
+    if extended is not None:
+        return StoredAnomaly(id=extended, anomaly=anomaly, new=False)
+    return StoredAnomaly(id=ai.insert_anomaly(conn, values), anomaly=anomaly, new=True)
 
 
 def scan_anomalies(

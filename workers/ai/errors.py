@@ -1,6 +1,6 @@
 """The AI package's error tree. Model failures are data, not crashes:
 
-    AIError
+    AIError                      (a WorkerError, workers/errors.py)
     ├── ProviderError            the endpoint did not give a usable response
     │   ├── ProviderTimeout      no answer within the client timeout (after retries)
     │   ├── ProviderRateLimited  429 with a Retry-After longer than we wait in-line
@@ -17,8 +17,10 @@ ClickHouse, Redis down).
 
 from __future__ import annotations
 
+from workers.errors import WorkerError
 
-class AIError(Exception):
+
+class AIError(WorkerError):
     kind = "error"
 
 

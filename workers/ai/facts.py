@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.pg.issues import reads
 from core.project_config import ProjectConfig, parse_config
 from workers.ai.event_view import EventView, decode_view
 from workers.context import WorkerContext
@@ -67,24 +68,9 @@ class GroupFacts:
         return [e.view for e in self.events if e.view is not None]
 
 
-_GROUP_SQL = """
-SELECT g.id, g.project_id, g.title, g.culprit, g.level, g.exception_type, g.status,
-       g.first_seen, g.last_seen, g.times_seen, g.merged_into, g.ai_summary, p.config,
-       m.member_ids, m.window_start, m.window_end
-FROM error_groups g
-JOIN projects p ON p.id = g.project_id
-CROSS JOIN LATERAL (
-    SELECT array_agg(x.id ORDER BY x.id) AS member_ids,
-           min(x.first_seen) AS window_start, max(x.last_seen) AS window_end
-    FROM error_groups x WHERE x.id = g.id OR x.merged_into = g.id
-) m
-WHERE g.id = %s
-"""
-
-
 def load_group(ctx: WorkerContext, group_id: int) -> GroupRow | None:
     with ctx.stack.pool.connection() as conn:
-        row = conn.execute(_GROUP_SQL, (group_id,)).fetchone()
+        row = reads.issue_with_members(conn, group_id)
     if row is None:
         return None
     return GroupRow(

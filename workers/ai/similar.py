@@ -16,6 +16,7 @@ from datetime import datetime
 
 import msgspec
 
+from core.pg import ai
 from core.storage.postgres import DbConnection
 from workers.ai.similarity import (
     FEATURES_VERSION,
@@ -23,6 +24,7 @@ from workers.ai.similarity import (
     embedding_scores,
     lexical_scores,
 )
+from workers.errors import SuggestionNotFound
 
 SIMILAR_LIMIT = 5
 MIN_SIMILAR_SCORE = 0.35
@@ -64,47 +66,23 @@ class _Candidate(msgspec.Struct, frozen=True, kw_only=True):
 
 def store_features(conn: DbConnection, project_id: int, features: GroupFeatures) -> GroupFeatures:
     """Upsert; an earlier embedding is kept when this run could not embed."""
-    row = conn.execute(
-        """
-        INSERT INTO ai_group_features AS f (group_id, project_id, features_version, text_tokens,
-                                            frame_tokens, embedding, embedding_model)
-        VALUES (%s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (group_id) DO UPDATE SET
-            features_version = excluded.features_version,
-            text_tokens = excluded.text_tokens,
-            frame_tokens = excluded.frame_tokens,
-            embedding = coalesce(excluded.embedding, f.embedding),
-            embedding_model = CASE WHEN excluded.embedding IS NULL THEN f.embedding_model
-                                   ELSE excluded.embedding_model END,
-            updated_at = now()
-        RETURNING embedding, embedding_model
-        """,
-        (
-            features.group_id,
-            project_id,
-            FEATURES_VERSION,
-            features.text_tokens,
-            features.frame_tokens,
-            features.embedding,
-            features.embedding_model,
-        ),
-    ).fetchone()
-    assert row is not None  # an upsert with RETURNING always returns the row
+    row = ai.save_features(
+        conn,
+        group_id=features.group_id,
+        project_id=project_id,
+        version=FEATURES_VERSION,
+        text_tokens=features.text_tokens,
+        frame_tokens=features.frame_tokens,
+        embedding=features.embedding,
+        embedding_model=features.embedding_model,
+    )
     return msgspec.structs.replace(
         features, embedding=row["embedding"], embedding_model=row["embedding_model"]
     )
 
 
 def load_features(conn: DbConnection, group_id: int) -> GroupFeatures | None:
-    row = conn.execute(
-        """
-        SELECT f.group_id, f.text_tokens, f.frame_tokens, f.embedding, f.embedding_model,
-               g.exception_type
-        FROM ai_group_features f JOIN error_groups g ON g.id = f.group_id
-        WHERE f.group_id = %s AND f.features_version = %s
-        """,
-        (group_id, FEATURES_VERSION),
-    ).fetchone()
+    row = ai.features(conn, group_id, FEATURES_VERSION)
     return _features(row) if row is not None else None
 
 
@@ -121,18 +99,7 @@ def _features(row: dict) -> GroupFeatures:
 
 def _candidates(conn: DbConnection, project_id: int, group_id: int) -> list[_Candidate]:
     """The project's other live issues, without their embeddings (see _with_embeddings)."""
-    rows = conn.execute(
-        """
-        SELECT f.group_id, f.text_tokens, f.frame_tokens, NULL AS embedding,
-               NULL AS embedding_model, g.exception_type, g.title, g.first_seen
-        FROM ai_group_features f JOIN error_groups g ON g.id = f.group_id
-        WHERE f.project_id = %s AND f.group_id <> %s AND g.merged_into IS NULL
-          AND f.features_version = %s
-        ORDER BY f.updated_at DESC
-        LIMIT %s
-        """,
-        (project_id, group_id, FEATURES_VERSION, CANDIDATE_LIMIT),
-    ).fetchall()
+    rows = ai.candidates(conn, project_id, group_id, FEATURES_VERSION, CANDIDATE_LIMIT)
     return [
         _Candidate(features=_features(r), title=r["title"], first_seen=r["first_seen"])
         for r in rows
@@ -142,14 +109,7 @@ def _candidates(conn: DbConnection, project_id: int, group_id: int) -> list[_Can
 def _with_embeddings(
     conn: DbConnection, candidates: list[GroupFeatures], model: str
 ) -> list[GroupFeatures]:
-    rows = conn.execute(
-        """
-        SELECT group_id, embedding FROM ai_group_features
-        WHERE group_id = ANY(%s) AND embedding_model = %s AND embedding IS NOT NULL
-        """,
-        ([c.group_id for c in candidates], model),
-    ).fetchall()
-    vectors = {r["group_id"]: r["embedding"] for r in rows}
+    vectors = ai.embeddings(conn, [c.group_id for c in candidates], model)
     return [
         msgspec.structs.replace(c, embedding=vectors[c.group_id], embedding_model=model)
         if c.group_id in vectors
@@ -161,22 +121,9 @@ def _with_embeddings(
 def _replace_similar(
     conn: DbConnection, project_id: int, group_id: int, similar: list[SimilarIssue]
 ) -> None:
-    conn.execute("DELETE FROM ai_similar_issues WHERE group_id = %s", (group_id,))
-    if similar:
-        conn.execute(
-            """
-            INSERT INTO ai_similar_issues (group_id, similar_group_id, project_id, score, method)
-            SELECT %s, s.id, %s, s.score, s.method
-            FROM unnest(%s::bigint[], %s::real[], %s::text[]) AS s(id, score, method)
-            """,
-            (
-                group_id,
-                project_id,
-                [s.group_id for s in similar],
-                [s.score for s in similar],
-                [s.method for s in similar],
-            ),
-        )
+    ai.replace_similar(
+        conn, project_id, group_id, [(s.group_id, s.score, s.method) for s in similar]
+    )
 
 
 def _suggest(
@@ -185,20 +132,7 @@ def _suggest(
     """Upsert pending suggestions; decided ones keep their decision and are not returned."""
     if not pairs:
         return []
-    rows = conn.execute(
-        """
-        INSERT INTO ai_merge_suggestions AS m
-            (project_id, source_group_id, target_group_id, score, method)
-        SELECT %s, p.source, p.target, p.score, p.method
-        FROM unnest(%s::bigint[], %s::bigint[], %s::real[], %s::text[])
-             AS p(source, target, score, method)
-        ON CONFLICT (source_group_id, target_group_id) DO UPDATE
-            SET score = excluded.score, method = excluded.method, updated_at = now()
-            WHERE m.status = 'pending'
-        RETURNING id, project_id, source_group_id, target_group_id, score, method, status
-        """,
-        (project_id, *(list(column) for column in zip(*sorted(pairs), strict=True))),
-    ).fetchall()
+    rows = ai.suggest_merges(conn, project_id, pairs)
     return sorted((MergeSuggestion(**r) for r in rows), key=lambda s: s.id)
 
 
@@ -241,35 +175,15 @@ def compare_and_store(
     return SimilarityOutcome(similar=similar, suggestions=_suggest(conn, project_id, pairs))
 
 
-class SuggestionNotFound(LookupError):
-    """No merge suggestion with this id."""
-
-
 def decide_merge_suggestion(
     conn: DbConnection, suggestion_id: int, *, accept: bool, decided_by: str
 ) -> MergeSuggestion:
     """Record a person's decision; an accepted suggestion is merged by the issue store."""
-    row = conn.execute(
-        """
-        UPDATE ai_merge_suggestions
-        SET status = %s, decided_at = now(), decided_by = %s, updated_at = now()
-        WHERE id = %s
-        RETURNING id, project_id, source_group_id, target_group_id, score, method, status
-        """,
-        ("accepted" if accept else "rejected", decided_by, suggestion_id),
-    ).fetchone()
+    row = ai.decide_merge(conn, suggestion_id, accept=accept, decided_by=decided_by)
     if row is None:
         raise SuggestionNotFound(f"no merge suggestion {suggestion_id}")
     return MergeSuggestion(**row)
 
 
 def pending_merge_suggestions(conn: DbConnection, project_id: int) -> list[MergeSuggestion]:
-    rows = conn.execute(
-        """
-        SELECT id, project_id, source_group_id, target_group_id, score, method, status
-        FROM ai_merge_suggestions WHERE project_id = %s AND status = 'pending'
-        ORDER BY score DESC, id
-        """,
-        (project_id,),
-    ).fetchall()
-    return [MergeSuggestion(**r) for r in rows]
+    return [MergeSuggestion(**r) for r in ai.pending_merges(conn, project_id)]

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from psycopg.types.json import Jsonb
 
+from core.pg import ai
 from core.storage.postgres import DbConnection
 from workers.ai.schema import IssueAnalysis
 
@@ -68,11 +68,7 @@ def parse_stored(document: dict[str, Any] | None) -> StoredAnalysis | None:
 
 
 def save_analysis(conn: DbConnection, group_id: int, stored: StoredAnalysis) -> None:
-    conn.execute(
-        "UPDATE error_groups SET ai_summary = %s WHERE id = %s",
-        (Jsonb(msgspec.to_builtins(stored)), group_id),
-    )
-    conn.execute("DELETE FROM ai_pending_analyses WHERE group_id = %s", (group_id,))
+    ai.save_summary(conn, group_id, msgspec.to_builtins(stored))
 
 
 def next_attempt_time(
@@ -101,32 +97,18 @@ def record_pending(
 ) -> PendingAnalysis:
     """Record (or count another) incomplete analysis and schedule its retry."""
     now = time.time() if now is None else now
-    row = conn.execute(
-        "SELECT failures FROM ai_pending_analyses WHERE group_id = %s FOR UPDATE", (group_id,)
-    ).fetchone()
-    failures = (row["failures"] if row else 0) + 1
+    failures = ai.pending_failures(conn, group_id) + 1
     next_at = next_attempt_time(kind, failures, now=now, retry_at=retry_at)
-    conn.execute(
-        """
-        INSERT INTO ai_pending_analyses (group_id, project_id, reason, kind, detail, failures,
-                                         first_failed_at, last_failed_at, next_attempt_at)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (group_id) DO UPDATE SET
-            reason = excluded.reason, kind = excluded.kind, detail = excluded.detail,
-            failures = excluded.failures, last_failed_at = excluded.last_failed_at,
-            next_attempt_at = excluded.next_attempt_at
-        """,
-        (
-            group_id,
-            project_id,
-            reason,
-            kind,
-            detail[:1000],
-            failures,
-            _ts(now),
-            _ts(now),
-            _ts(next_at) if next_at is not None else None,
-        ),
+    ai.save_pending(
+        conn,
+        group_id=group_id,
+        project_id=project_id,
+        reason=reason,
+        kind=kind,
+        detail=detail[:1000],
+        failures=failures,
+        failed_at=_ts(now),
+        next_attempt_at=_ts(next_at) if next_at is not None else None,
     )
     return PendingAnalysis(
         group_id=group_id, project_id=project_id, reason=reason, kind=kind, failures=failures
@@ -138,19 +120,7 @@ def claim_due_analyses(
 ) -> list[PendingAnalysis]:
     """Pending analyses whose time has come, leased so a second scan does not repeat them."""
     now = time.time() if now is None else now
-    rows = conn.execute(
-        """
-        UPDATE ai_pending_analyses SET next_attempt_at = %s
-        WHERE group_id IN (
-            SELECT group_id FROM ai_pending_analyses
-            WHERE next_attempt_at <= %s
-            ORDER BY next_attempt_at
-            LIMIT %s
-            FOR UPDATE SKIP LOCKED)
-        RETURNING group_id, project_id, reason, kind, failures
-        """,
-        (_ts(now + CLAIM_LEASE_S), _ts(now), limit),
-    ).fetchall()
+    rows = ai.claim_due(conn, now=_ts(now), lease_until=_ts(now + CLAIM_LEASE_S), limit=limit)
     return sorted((PendingAnalysis(**row) for row in rows), key=lambda pending: pending.group_id)
 
 
@@ -168,22 +138,16 @@ def record_call(
     completion_tokens: int = 0,
     latency_ms: float = 0.0,
 ) -> None:
-    conn.execute(
-        """
-        INSERT INTO ai_calls (project_id, group_id, purpose, model, prompt_version, status,
-                              attempts, prompt_tokens, completion_tokens, latency_ms)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
-        (
-            project_id,
-            group_id,
-            purpose,
-            model,
-            prompt_version,
-            status,
-            attempts,
-            prompt_tokens,
-            completion_tokens,
-            latency_ms,
-        ),
+    ai.record_call(
+        conn,
+        project_id=project_id,
+        group_id=group_id,
+        purpose=purpose,
+        model=model,
+        status=status,
+        attempts=attempts,
+        prompt_version=prompt_version,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        latency_ms=latency_ms,
     )

@@ -1,4 +1,4 @@
-"""Issues in PostgreSQL: resolve hashes to groups, create groups, record occurrences.
+"""The batch path: resolve hashes to groups, create groups, record occurrences.
 
 Every statement works on a whole batch (one round trip per step, never per
 event) and is idempotent: groups are upserted on (project, hash, version),

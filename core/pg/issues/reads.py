@@ -1,0 +1,146 @@
+"""What people, notifications, the AI features, jobs and exports read of issues."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from core.storage.postgres import DbConnection
+
+Row = dict[str, Any]
+
+# The workbench's export and frames (analysis.tables): every issue, JSON as text.
+EXPORT_SQL = (
+    "SELECT id, project_id, fingerprint_hash, grouping_version, title, culprit, level, "
+    "exception_type, status, first_seen, last_seen, times_seen, users_seen, times_regressed, "
+    "merged_into, ai_summary::text AS ai_summary FROM error_groups WHERE {where} ORDER BY id"
+)
+
+
+def notice_rows(conn: DbConnection, group_ids: list[int]) -> dict[int, Row]:
+    """What a notification says about each issue (see workers.notifications.issue_notice)."""
+    rows = conn.execute(
+        "SELECT id, project_id, title, culprit, level, times_seen, times_regressed "
+        "FROM error_groups WHERE id = ANY(%s)",
+        (group_ids,),
+    ).fetchall()
+    return {row["id"]: row for row in rows}
+
+
+def threshold_rows(conn: DbConnection, group_ids: list[int]) -> list[Row]:
+    """Issues over their alert threshold, as their notification describes them."""
+    return conn.execute(
+        "SELECT id, project_id, title, culprit, level, times_seen FROM error_groups "
+        "WHERE id = ANY(%s)",
+        (group_ids,),
+    ).fetchall()
+
+
+def live_group_ids(conn: DbConnection, group_ids: list[int]) -> set[int]:
+    """Those of these issues that exist and are not merged into another."""
+    rows = conn.execute(
+        "SELECT id FROM error_groups WHERE id = ANY(%s) AND merged_into IS NULL",
+        (group_ids,),
+    ).fetchall()
+    return {row["id"] for row in rows}
+
+
+def new_issues_by_day(conn: DbConnection, days: list[date]) -> dict[tuple[int, date], int]:
+    """Issues first seen on each of these days (UTC), per project, merged ones left out."""
+    return {
+        (row["project_id"], row["day"]): row["n"]
+        for row in conn.execute(
+            "SELECT project_id, (first_seen AT TIME ZONE 'UTC')::date AS day, count(*) AS n "
+            "FROM error_groups WHERE (first_seen AT TIME ZONE 'UTC')::date = ANY(%s) "
+            "AND merged_into IS NULL GROUP BY 1, 2",
+            (days,),
+        )
+    }
+
+
+_ISSUE_WITH_MEMBERS_SQL = """
+SELECT g.id, g.project_id, g.title, g.culprit, g.level, g.exception_type, g.status,
+       g.first_seen, g.last_seen, g.times_seen, g.merged_into, g.ai_summary, p.config,
+       m.member_ids, m.window_start, m.window_end
+FROM error_groups g
+JOIN projects p ON p.id = g.project_id
+CROSS JOIN LATERAL (
+    SELECT array_agg(x.id ORDER BY x.id) AS member_ids,
+           min(x.first_seen) AS window_start, max(x.last_seen) AS window_end
+    FROM error_groups x WHERE x.id = g.id OR x.merged_into = g.id
+) m
+WHERE g.id = %s
+"""
+
+
+def issue_with_members(conn: DbConnection, group_id: int) -> Row | None:
+    """An issue, its project's configuration, and the issues merged into it (their ids and
+    the time window their events span)."""
+    return conn.execute(_ISSUE_WITH_MEMBERS_SQL, (group_id,)).fetchone()
+
+
+def list_issues(
+    conn: DbConnection, *, project_id: int | None, status: str | None, limit: int
+) -> list[Row]:
+    """Unmerged issues, most recently seen first; `status` None for every status."""
+    filters: list[str] = ["merged_into IS NULL"]
+    values: list[Any] = []
+    if project_id is not None:
+        filters.append("project_id = %s")
+        values.append(project_id)
+    if status is not None:
+        filters.append("status = %s")
+        values.append(status)
+    return conn.execute(
+        "SELECT id, title, status, substatus, times_seen, users_seen, last_seen "
+        f"FROM error_groups WHERE {' AND '.join(filters)} "
+        "ORDER BY last_seen DESC LIMIT %s",
+        (*values, limit),
+    ).fetchall()
+
+
+def issue_detail(conn: DbConnection, group_id: int) -> tuple[Row, list[Row], list[Row]] | None:
+    """An issue, its latest releases and its latest activity (None: no such issue)."""
+    group = conn.execute("SELECT * FROM error_groups WHERE id = %s", (group_id,)).fetchone()
+    if group is None:
+        return None
+    releases = conn.execute(
+        "SELECT release, environment, times_seen, first_seen, last_seen FROM group_releases "
+        "WHERE group_id = %s ORDER BY last_seen DESC LIMIT 10",
+        (group_id,),
+    ).fetchall()
+    activity = conn.execute(
+        "SELECT kind, data, created_at FROM group_activity WHERE group_id = %s "
+        "ORDER BY created_at DESC LIMIT 10",
+        (group_id,),
+    ).fetchall()
+    return group, releases, activity
+
+
+def project_issues(conn: DbConnection, project_id: int) -> list[Row]:
+    """A project's unmerged issues, most events first (the demo's table)."""
+    return conn.execute(
+        "SELECT id, title, times_seen, first_seen, last_seen FROM error_groups "
+        "WHERE project_id = %s AND merged_into IS NULL ORDER BY times_seen DESC, id",
+        (project_id,),
+    ).fetchall()
+
+
+def occurrences_of(conn: DbConnection, event_ids: list[str]) -> int:
+    """How many of these events were grouped."""
+    row = conn.execute(
+        "SELECT count(*) AS n FROM error_occurrences WHERE event_id = ANY(%s::uuid[])",
+        (event_ids,),
+    ).fetchone()
+    return row["n"] if row else 0
+
+
+def occurrence_count(conn: DbConnection, project_id: int | None = None) -> int:
+    """Events grouped, in one project or in all."""
+    if project_id is None:
+        row = conn.execute("SELECT count(*) AS n FROM error_occurrences").fetchone()
+    else:
+        row = conn.execute(
+            "SELECT count(*) AS n FROM error_occurrences WHERE project_id = %s", (project_id,)
+        ).fetchone()
+    return row["n"] if row else 0
