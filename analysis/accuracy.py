@@ -17,7 +17,7 @@ import polars as pl
 from analysis import metrics
 from analysis.replay import Replay
 from analysis.replay_diff import current_assignments
-from analysis.source import Source
+from analysis.source_base import Source
 
 KEYS = ["project_id", "event_id"]
 

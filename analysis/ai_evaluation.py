@@ -12,7 +12,7 @@ Inputs, as the notebook reads them (ClickHouse / PostgreSQL exports):
 An issue's true label is the majority over its events (ties: alphabetical), with
 the share of its events that agree, so impure issues can be set apart. The
 seeder's fine categories (`deadlock`, `key_error`...) are first put in the
-prompt's terms by `workers.ai.schema.normalize_category`, the same function that
+prompt's terms by `core.ai_answer.normalize_category`, the same function that
 normalizes the model's answers.
 """
 
@@ -26,8 +26,8 @@ from typing import Any
 
 import polars as pl
 
-from workers.ai.anomaly import Anomaly, AnomalyConfig, HourlyCount, detect_anomalies
-from workers.ai.schema import normalize_category
+from core.ai_answer import normalize_category
+from core.anomaly import Anomaly, AnomalyConfig, HourlyCount, detect_anomalies
 
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 LABELS = ("severity", "category")

@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from clickhouse_connect.driver.client import Client
 
-from analysis.source import Source, Window, check_dataset, check_dims
+from analysis.source_base import Source, Window, check_dataset, check_dims
 from analysis.tables import (
     DATASETS,
     EVENTS,

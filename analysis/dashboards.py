@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from analysis.source import Source, Window
+from analysis.source_base import Source, Window
 
 _HOUR = timedelta(hours=1)
 

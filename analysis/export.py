@@ -22,7 +22,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from analysis.clickhouse_source import ClickHouseSource, postgres_frame
-from analysis.source import MANIFEST
+from analysis.source_base import MANIFEST
 from analysis.tables import DATASETS, SYSTEM_SCHEMAS, Dataset, conform
 
 FORMAT_VERSION = 1

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from analysis.source import Source, Window
+from analysis.source_base import Source, Window
 
 
 def _bucket(times: pl.Series) -> str:

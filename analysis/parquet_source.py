@@ -22,8 +22,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from analysis.source import MANIFEST, Source, Window, WorkbenchSourceError, check_dataset
-from analysis.source import check_dims as _check_dims
+from analysis.source_base import MANIFEST, Source, Window, WorkbenchSourceError, check_dataset
+from analysis.source_base import check_dims as _check_dims
 from analysis.tables import DATASETS, EVENTS, ROLLUPS, SYSTEM_SCHEMAS, conform, empty
 
 _PARTITION = re.compile(r"^(project_id|month)=(\d+)$")

@@ -26,7 +26,7 @@ import polars as pl
 
 from analysis.replay_keys import KeySpec
 from analysis.replay_worker import LocalWorker, RuleSet, WorkerProcess, read_index
-from analysis.source import Source
+from analysis.source_base import Source
 
 __all__ = ["Replay", "ReplayIndex", "RuleSet", "index_for", "shared_index"]
 DEFAULT_WORKERS = 2

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.replay import Replay
-from analysis.source import Source
+from analysis.source_base import Source
 
 NEW = ["project_id", "hash"]
 

@@ -12,7 +12,7 @@ import json
 import polars as pl
 
 from analysis.replay_worker import RuleSet
-from analysis.source import Source
+from analysis.source_base import Source
 from core.pg.projects import get_project, save_config
 from core.project_config import parse_config, set_path
 from core.storage import postgres

@@ -12,125 +12,47 @@ With no argument, `open_source` tries in order: the configured ClickHouse server
 embedded ClickHouse offered over HTTP by a running `serve` (STACKWISE_CLICKHOUSE_HTTP_PORT);
 the embedded data folder itself (only while no other process holds it); the last export
 (`.stackwise/export`). When none works it says what to do. Report runs and tests pin a
-source for everything they run with `use_source`.
+source for everything they run with `use_source`. What a source is (`Source`, `Window`)
+lives in `source_base`, re-exported here.
 """
 
 from __future__ import annotations
 
+__all__ = [
+    "MANIFEST",
+    "ROLLUP_DIMS",
+    "ROLLUP_FIRST",
+    "Source",
+    "Window",
+    "WorkbenchSourceError",
+    "check_dataset",
+    "check_dims",
+    "notebook_source",
+    "open_live_source",
+    "open_source",
+    "pin_source",
+    "use_source",
+]
+
 import contextlib
 import urllib.request
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
-import polars as pl
-
-from analysis.tables import DATASETS, ISSUES
+from analysis.source_base import (
+    MANIFEST,
+    ROLLUP_DIMS,
+    ROLLUP_FIRST,
+    Source,
+    Window,
+    WorkbenchSourceError,
+    check_dataset,
+    check_dims,
+)
 from core.settings import Settings, load_settings
 
-ROLLUP_DIMS = frozenset(
-    {"project_id", "group_id", "level", "environment", "release", "hour", "day"}
-)
-# Columns whose value at a group's first hour `rollup(first=...)` can return.
-ROLLUP_FIRST = frozenset({"level", "environment", "release"})
 EXPORT_FOLDER = "export"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MANIFEST = "manifest.json"
-
-
-class WorkbenchSourceError(RuntimeError):
-    """No stored data can be reached; the message says how to get some."""
-
-
-class Window(NamedTuple):
-    """A half-open time range [start, end); None leaves a side open."""
-
-    start: datetime | None = None
-    end: datetime | None = None
-
-
-class Source(ABC):
-    """Stored data, as canonical polars frames."""
-
-    label: str = ""
-
-    @abstractmethod
-    def read(
-        self,
-        dataset: str,
-        *,
-        columns: Sequence[str] | None = None,
-        projects: Sequence[int] | None = None,
-        window: Window | None = None,
-    ) -> pl.DataFrame:
-        """Rows of a dataset (`analysis.tables.DATASETS`), filtered, in canonical types."""
-
-    @abstractmethod
-    def rollup(
-        self,
-        dims: Sequence[str],
-        *,
-        projects: Sequence[int] | None = None,
-        window: Window | None = None,
-        first: Sequence[str] = (),
-    ) -> pl.DataFrame:
-        """The hourly error rollups summed by `dims` (of ROLLUP_DIMS; `day` truncates `hour`):
-        events, weighted (extrapolated through sampling), first_hour, last_hour, and for
-        each column in `first` (of ROLLUP_FIRST) `first_<column>`, its value in the first
-        hour (when that hour had several, any one of them)."""
-
-    @abstractmethod
-    def event_files(
-        self, folder: Path, *, projects: Sequence[int] | None = None
-    ) -> list[tuple[int, Path]]:
-        """(project, Parquet file) pairs holding (project_id, event_id, payload) of the stored
-        events, one project per file; written into `folder` unless stored as Parquet."""
-
-    @abstractmethod
-    def sql(self, query: str) -> pl.DataFrame:
-        """A query in the store's own SQL (ClickHouse, or DuckDB over the export's tables)."""
-
-    @abstractmethod
-    def system(self, name: str) -> pl.DataFrame:
-        """ClickHouse's own tables: `parts`, `columns`, `query_log` (empty where absent)."""
-
-    def queue_depth(self) -> dict[str, int] | None:
-        """Messages waiting per queue, when the source can see the queue."""
-        return None
-
-    def projects(self) -> pl.DataFrame:
-        return self.read("projects")
-
-    def issues(self, projects: Sequence[int] | None = None) -> pl.DataFrame:
-        return self.read(ISSUES.name, projects=projects)
-
-    def close(self) -> None:  # noqa: B027 - sources without resources need nothing
-        pass
-
-    def __enter__(self) -> Source:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def check_dims(dims: Sequence[str], first: Sequence[str] = ()) -> list[str]:
-    unknown = sorted(set(dims) - ROLLUP_DIMS)
-    if unknown:
-        raise ValueError(f"unknown rollup dimension(s) {unknown}; use {sorted(ROLLUP_DIMS)}")
-    unknown = sorted(set(first) - ROLLUP_FIRST)
-    if unknown:
-        raise ValueError(
-            f"unknown rollup first-value column(s) {unknown}; use {sorted(ROLLUP_FIRST)}"
-        )
-    return list(dims)
-
-
-def check_dataset(name: str) -> None:
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
 
 
 _pinned: list[Source] = []

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from analysis.source import Source, Window
+from analysis.source_base import Source, Window
 
 # The MAD of a normal distribution times this is its standard deviation.
 MAD_TO_SIGMA = 1.4826

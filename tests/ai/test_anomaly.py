@@ -8,7 +8,7 @@ import uuid
 
 import pyarrow as pa
 
-from workers.ai.anomaly import (
+from core.anomaly import (
     DAY_S,
     HOUR_S,
     PROJECT_SCOPE,

@@ -12,8 +12,8 @@ path; actors call these functions after grouping has committed.
     decide_merge_suggestion(conn, id, ...)     a person's decision on a suggested merge
 """
 
+from core.anomaly import Anomaly, AnomalyConfig, detect_anomalies
 from workers.ai.analyze import AnalysisOutcome, analyze_group
-from workers.ai.anomaly import Anomaly, AnomalyConfig, detect_anomalies
 from workers.ai.anomaly_scan import StoredAnomaly, scan_anomalies
 from workers.ai.find_similar import refresh_similarity
 from workers.ai.prompt import PROMPT_VERSION

@@ -15,9 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
-from core.pg import ai
-from core.storage.postgres import DbConnection
-from workers.ai.anomaly import (
+from core.anomaly import (
     DEFAULT_CONFIG,
     HOUR_S,
     WEEK_S,
@@ -26,6 +24,8 @@ from workers.ai.anomaly import (
     HourlyCount,
     detect_anomalies,
 )
+from core.pg import ai
+from core.storage.postgres import DbConnection
 from workers.context import WorkerContext
 
 _TOTALS_SQL = """

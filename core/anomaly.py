@@ -1,4 +1,6 @@
-"""Anomaly detection on hourly event counts: pure functions, no I/O.
+"""Anomaly detection on hourly event counts: pure functions, no I/O. The workers scan the
+rollups with it (workers.ai.anomaly_scan); the workbench runs it again on frames
+(analysis.ai_evaluation), which is why it sits in core, below both.
 
 For each scope (a project's total, or one issue) and each hour, the baseline is
 the same hour in the trailing weeks (same hour of week: weekly seasonality), or,
