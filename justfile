@@ -99,11 +99,12 @@ browser:
 bench name *args:
     {{python}} bench/{{name}}.py "${@:2}"
 
-# lint, format check and type check
+# lint, format check, type check and the import contracts (layers, no cycles)
 check:
     ruff check .
     ruff format --check .
     mypy core relay workers analysis seed stackwise
+    lint-imports
 
 # format the code
 fmt:

@@ -1,0 +1,52 @@
+"""The README documents the whole command surface: every `just` recipe and every command
+of the command line (with its subcommands)."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from stackwise.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def recipes() -> list[str]:
+    just = shutil.which("just", path=str(Path(sys.executable).parent)) or shutil.which("just")
+    assert just, "the rust-just package provides `just`"
+    listed = subprocess.run(
+        [just, "--summary"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    # `default` is what a bare `just` runs: the listing itself.
+    return [name for name in listed if name != "default"]
+
+
+def cli_commands() -> list[str]:
+    """`command` and `command subcommand` for every command of `python -m stackwise`."""
+    found = []
+
+    def walk(parser: argparse.ArgumentParser, prefix: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found.append(f"{prefix}{name}")
+                    walk(sub, f"{prefix}{name} ")
+
+    walk(build_parser(), "")
+    return found
+
+
+def test_every_just_recipe_is_in_the_readme():
+    names = recipes()
+    assert {"demo", "test", "seed", "check"} <= set(names)
+    assert [name for name in names if f"just {name}" not in README] == []
+
+
+def test_every_command_and_subcommand_of_the_command_line_is_in_the_readme():
+    commands = cli_commands()
+    assert {"serve", "project create", "issues merge", "ai reject"} <= set(commands)
+    assert [command for command in commands if f"just {command}" not in README] == []
