@@ -8,6 +8,13 @@ the workers, then deletes it. After a crash every segment still on disk, the
 open one included, is sealed again and flushed: a record torn by the crash was
 never acknowledged, so reading stops at the first incomplete or corrupt frame.
 
+A segment's name carries a random id made when it is opened:
+`seg-<sequence>-<uid>.open|.sealed`. The id is the segment's ClickHouse insert
+deduplication token, so a replay of the same segment (inserted, not yet deleted
+when the process died) stores nothing twice, while no other segment, of this
+spool or any other, before or after a restart, can ever share it. (Sequences
+only order segments: they start again whenever the folder is empty.)
+
 Frame: u32 little-endian length, u32 crc32 of the body, body.
 """
 
@@ -42,8 +49,10 @@ class SpoolFullError(RuntimeError):
 class Segment:
     path: Path
     sequence: int
-    # Unique across every spool ever created: the ClickHouse insert deduplication token.
+    # Unique across every segment ever written: the ClickHouse insert deduplication token.
     token: str
+    # Opened by an earlier process: its rows may be in ClickHouse already.
+    recovered: bool = False
 
     def read_records(self) -> list[bytes]:
         return read_frames(self.path.read_bytes())
@@ -65,6 +74,10 @@ def read_frames(data: bytes) -> list[bytes]:
         records.append(body)
         position = start + length
     return records
+
+
+def _sequence_of(path: Path) -> int:
+    return int(path.name.split(".")[0].split("-")[1])
 
 
 class Spool:
@@ -109,7 +122,7 @@ class Spool:
     def _recover(self) -> None:
         segments = sorted(self.directory.glob("seg-*"), key=lambda p: p.name)
         for found in segments:
-            sequence = int(found.name.split("-")[1].split(".")[0])
+            sequence = _sequence_of(found)
             self._next_sequence = max(self._next_sequence, sequence + 1)
             path = (
                 found.rename(found.with_suffix(_SEALED_SUFFIX))
@@ -117,12 +130,16 @@ class Spool:
                 else found
             )
             self._bytes_on_disk += path.stat().st_size
-            self.sealed.put(self._segment(path, sequence))
+            self.sealed.put(self._segment(path, recovered=True))
         if segments:
             log.info("spool: %d segment(s) from a previous run will be replayed", len(segments))
 
-    def _segment(self, path: Path, sequence: int) -> Segment:
-        return Segment(path=path, sequence=sequence, token=f"{self.spool_id}-{sequence}")
+    def _segment(self, path: Path, *, recovered: bool = False) -> Segment:
+        _, sequence, *uid = path.name.split(".")[0].split("-")
+        # A `seg-<sequence>` name without an id was written before segments had one: its
+        # token stays the one that relay used, so a replay of it is still recognised.
+        token = f"{self.spool_id}-{uid[0] if uid else int(sequence)}"
+        return Segment(path=path, sequence=int(sequence), token=token, recovered=recovered)
 
     # -- appending (event loop) -----------------------------------------------------
     @property
@@ -175,7 +192,8 @@ class Spool:
     def _open_segment(self) -> None:
         sequence = self._next_sequence
         self._next_sequence += 1
-        self._open_path = self.directory / f"seg-{sequence:012d}{_OPEN_SUFFIX}"
+        uid = uuid.uuid4().hex
+        self._open_path = self.directory / f"seg-{sequence:012d}-{uid}{_OPEN_SUFFIX}"
         self._fd = os.open(self._open_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._open_records = 0
         self._open_since = time.monotonic()
@@ -203,8 +221,7 @@ class Spool:
         assert self._open_path is not None
         sealed_path = self._open_path.with_suffix(_SEALED_SUFFIX)
         os.rename(self._open_path, sealed_path)
-        sequence = int(sealed_path.name.split("-")[1].split(".")[0])
-        self.sealed.put(self._segment(sealed_path, sequence))
+        self.sealed.put(self._segment(sealed_path))
 
     @property
     def idle(self) -> bool:
