@@ -15,12 +15,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from psycopg.types.json import Jsonb
 
+from stackwise.storage.retention import EVENTS_RETENTION_S
 from workers.context import WorkerContext
 from workers.lifecycle import age_substatuses
 
 log = logging.getLogger(__name__)
 
-RETENTION_DAYS = 365
 
 
 def _error_counts(ctx: WorkerContext, days: list[date]) -> dict[tuple[int, date], tuple[int, int]]:
@@ -102,7 +102,7 @@ def update_project_stats(ctx: WorkerContext, days: list[date]) -> int:
 
 def clean_up_retention(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, int]:
     """Delete PostgreSQL rows older than the ClickHouse events they describe."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=RETENTION_DAYS)
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=EVENTS_RETENTION_S)
     deleted = {}
     with ctx.stack.pool.connection() as conn:
         for table, column in (

@@ -26,12 +26,12 @@ import pyarrow as pa
 from relay.limits import MAX_FRAMES_PER_STACKTRACE
 from relay.normalize import (
     MAX_FUTURE_S,
-    RETENTION_S,
     EventTooOld,
     NormalizedEvent,
     normalize_payload,
     normalized_dict,
     parse_timestamp,
+    retention_s,
 )
 from relay.scrub import plan_scrub
 from stackwise.seed.render import Rendered
@@ -50,12 +50,12 @@ _encode = msgspec.json.encode
 _BRACES_SURE = MAX_FRAMES_PER_STACKTRACE - 100
 
 
-def _timestamp(value: Any, received_at: float) -> float:
+def _timestamp(value: Any, received_at: float, kind: str) -> float:
     timestamp = parse_timestamp(value)
     if timestamp is None or timestamp > received_at + MAX_FUTURE_S:
         return received_at
-    if timestamp < received_at - RETENTION_S:
-        raise EventTooOld("event timestamp is older than the retention period")
+    if timestamp < received_at - retention_s(kind):
+        raise EventTooOld(f"{kind} timestamp is older than the retention period")
     return timestamp
 
 
@@ -74,7 +74,7 @@ def normalized(rendered: Rendered, raw: bytes, received_at: float) -> Normalized
             rendered.payload, raw, received_at=received_at, item_type=rendered.kind
         )
     payload = rendered.payload
-    timestamp = _timestamp(payload["timestamp"], received_at)
+    timestamp = _timestamp(payload["timestamp"], received_at, rendered.kind)
     start = timestamp
     if rendered.kind == "transaction":
         parsed = parse_timestamp(payload.get("start_timestamp"))
