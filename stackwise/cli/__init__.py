@@ -9,7 +9,7 @@ import argparse
 import logging
 import sys
 
-from stackwise.cli import ai, demo, issues, project, run, seed, workbench
+from stackwise.cli import ai, audit, demo, issues, project, run, seed, workbench
 from stackwise.local_server import ServerStartError
 from stackwise.project_config import ConfigError
 from stackwise.projects import ProjectError
@@ -33,7 +33,7 @@ _USER_ERRORS = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stackwise", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, project, issues, ai, demo, seed, workbench):
+    for module in (run, project, issues, ai, audit, demo, seed, workbench):
         module.register(commands)
     return parser
 
