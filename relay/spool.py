@@ -41,8 +41,16 @@ _OPEN_SUFFIX = ".open"
 _SEALED_SUFFIX = ".sealed"
 
 
-class SpoolFullError(RuntimeError):
+class SpoolUnavailable(RuntimeError):
+    """The spool cannot take these records now; nothing of them was acknowledged."""
+
+
+class SpoolFullError(SpoolUnavailable):
     """The spool holds `max_bytes` already; the relay must refuse new events."""
+
+
+class SpoolWriteError(SpoolUnavailable):
+    """Writing or syncing the spool failed (a full disk, an I/O error)."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,7 @@ class Spool:
         self._fd = -1
         self._open_path: Path | None = None
         self._open_records = 0
+        self._open_bytes = 0
         self._open_since = 0.0
         self._pending: list[tuple[bytes, int, asyncio.Future[None]]] = []
         self._committing = False
@@ -169,11 +178,14 @@ class Spool:
                 batch, self._pending = self._pending, []
                 try:
                     await loop.run_in_executor(None, self._write_and_sync, batch)
-                except Exception as e:
-                    log.exception("spool write failed")
+                except OSError as e:
+                    log.error("spool write failed: %s", e)
+                    with self._bytes_lock:
+                        self._bytes_on_disk -= sum(len(data) for data, _, _ in batch)
+                    error = SpoolWriteError(f"the spool could not be written: {e.strerror}")
                     for _, _, future in batch:
                         if not future.done():
-                            future.set_exception(e)
+                            future.set_exception(error)
                     continue
                 for _, _, future in batch:
                     if not future.done():
@@ -185,9 +197,35 @@ class Spool:
     def _write_and_sync(self, batch: list[tuple[bytes, int, asyncio.Future[None]]]) -> None:
         if self._fd < 0:
             self._open_segment()
-        os.write(self._fd, b"".join(data for data, _, _ in batch))
-        os.fdatasync(self._fd)
+        data = b"".join(data for data, _, _ in batch)
+        try:
+            written = 0
+            while written < len(data):  # a full disk may take part of it first
+                written += os.write(self._fd, data[written:])
+            os.fdatasync(self._fd)
+        except OSError:
+            self._end_segment_after_failed_write()
+            raise
+        self._open_bytes += len(data)
         self._open_records += sum(count for _, count, _ in batch)
+
+    def _end_segment_after_failed_write(self) -> None:
+        """A torn tail must never stand before frames appended later (reading stops at the
+        first bad frame): cut it off, and append no more to this segment. Its whole frames
+        were acknowledged and are kept: it is sealed, or removed when it holds none."""
+        assert self._open_path is not None
+        try:
+            os.ftruncate(self._fd, self._open_bytes)
+        except OSError as e:
+            log.error("spool: could not cut a torn write off %s: %s", self._open_path.name, e)
+        os.close(self._fd)
+        self._fd = -1
+        if self._open_records == 0:
+            self._open_path.unlink(missing_ok=True)
+            return
+        sealed_path = self._open_path.with_suffix(_SEALED_SUFFIX)
+        os.rename(self._open_path, sealed_path)
+        self.sealed.put(self._segment(sealed_path))
 
     def _open_segment(self) -> None:
         sequence = self._next_sequence
@@ -196,6 +234,7 @@ class Spool:
         self._open_path = self.directory / f"seg-{sequence:012d}-{uid}{_OPEN_SUFFIX}"
         self._fd = os.open(self._open_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._open_records = 0
+        self._open_bytes = 0
         self._open_since = time.monotonic()
         # The new directory entry must survive a crash too.
         dir_fd = os.open(self.directory, os.O_RDONLY)

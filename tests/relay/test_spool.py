@@ -1,4 +1,4 @@
-"""Spool segments and their ClickHouse deduplication tokens.
+"""The spool: segments, their ClickHouse deduplication tokens, and a full disk.
 
 A token must be unique for the life of the data (no segment of any spool, before
 or after a restart, shares one) and stable for a retry of the same segment (a
@@ -9,15 +9,18 @@ tables with their deduplication window, through the real flusher.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from relay.flusher import BatchSink, Flusher
 from relay.ingest import event_record
 from relay.metrics import RelayMetrics
 from relay.records import encode_record
-from relay.spool import Spool
+from relay.spool import Spool, SpoolWriteError
 
 
 def open_spool(directory: Path) -> Spool:
@@ -96,9 +99,7 @@ def test_transactions_survive_restarts_with_an_empty_spool(stack, tmp_path):
     assert stored_ids(stack, "transactions") == sorted(acknowledged)
 
 
-def test_a_segment_replayed_after_a_crash_keeps_its_token_and_stores_nothing_twice(
-    stack, tmp_path
-):
+def test_a_segment_replayed_after_a_crash_keeps_its_token_and_stores_nothing_twice(stack, tmp_path):
     directory = tmp_path / "spool"
     spool = open_spool(directory)
     records, ids = event_records(6)
@@ -157,3 +158,46 @@ def test_a_segment_named_before_segments_had_ids_keeps_the_token_it_was_written_
     assert segment.token == f"{spool_id}-7"
     assert segment.sequence == 7
     spool.close()
+
+
+@contextmanager
+def small_disk(path: Path, size_kib: int) -> Iterator[Path]:
+    """A real file system of `size_kib` (tmpfs; the tests run as root, as CI does)."""
+    path.mkdir(parents=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(path)], check=True
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def test_a_full_disk_refuses_the_append_and_keeps_every_acknowledged_record(tmp_path):
+    with small_disk(tmp_path / "disk", 256) as disk:
+        spool = Spool(disk / "spool", max_records=10_000, max_age_s=600, max_bytes=1 << 30)
+        acknowledged, refused = [], 0
+        filler = disk / "filler"
+        filler.write_bytes(b"x" * 150_000)
+        record = b"r" * 3_000
+        for n in range(60):
+            body = record + n.to_bytes(2, "big")
+            try:
+                asyncio.run(spool.append([body]))
+                acknowledged.append(body)
+            except SpoolWriteError:
+                refused += 1
+                if refused == 3:
+                    filler.unlink()  # an operator frees space: appends succeed again
+        assert refused >= 3 and acknowledged, (refused, len(acknowledged))
+        spool.seal_open()
+        spool._lock_file.close()  # as if the process died here
+
+        restarted = Spool(disk / "spool", max_records=10_000, max_age_s=600, max_bytes=1 << 30)
+        replayed = [
+            body for segment in list(restarted.sealed.queue) for body in segment.read_records()
+        ]
+        # The segment cut short by the full disk was sealed; later records went to a new one.
+        assert len(restarted.sealed.queue) >= 2
+        assert replayed == acknowledged
+        restarted.close()
