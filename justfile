@@ -55,6 +55,10 @@ project *args:
 issues *args:
     {{python}} -m stackwise issues "$@"
 
+# reconcile what the relay kept with what is stored and grouped: just audit [--project P] [--since 24h]
+audit *args:
+    {{python}} -m stackwise audit "$@"
+
 # AI: analyze ID, similar ID, suggestions PROJECT, accept ID, reject ID
 ai *args:
     {{python}} -m stackwise ai "$@"

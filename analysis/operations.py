@@ -107,7 +107,10 @@ def storage(source: Source) -> pl.DataFrame:
 
 
 def column_storage(source: Source, table: str = "events", *, limit: int = 15) -> pl.DataFrame:
-    """The columns of `table` taking most space, with their compression ratio."""
+    """The columns of `table` taking most space, with their compression ratio.
+
+    ClickHouse measures columns only in wide parts: while a table is small enough to be
+    kept in compact parts, every column reports 0 bytes."""
     return (
         source.system("columns")
         .filter(pl.col("table") == table)
@@ -116,7 +119,7 @@ def column_storage(source: Source, table: str = "events", *, limit: int = 15) ->
                 "compression_ratio"
             )
         )
-        .sort("data_compressed_bytes", descending=True)
+        .sort(["data_compressed_bytes", "name"], descending=[True, False])
         .head(limit)
     )
 

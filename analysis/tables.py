@@ -56,6 +56,7 @@ _READ_TYPES: dict[str, Any] = {
     "FixedString(32)": _TEXT,
     "UUID": _TEXT,
     "Map(String, String)": _TEXT,
+    "Array(UUID)": pl.List(pl.String),
     "DateTime('UTC')": UTC_MS,
     "DateTime64(3, 'UTC')": UTC_MS,
     "SimpleAggregateFunction(sum, UInt64)": _U64,

@@ -41,7 +41,7 @@ from relay.policy import ITEM_CATEGORIES
 from relay.project_cache import KeyState, ProjectState
 from relay.quotas import rate_limits_header
 from relay.security import SECURITY_CONTENT_TYPES, security_events
-from relay.spool import SpoolFullError
+from relay.spool import SpoolFullError, SpoolUnavailable
 
 # Bodies above this are decompressed off the event loop.
 _INLINE_DECOMPRESS_BYTES = 256 * 1024
@@ -130,6 +130,8 @@ async def _accept(
         await deps.spool.append(result.records)
     except SpoolFullError as e:
         raise Unavailable("the relay's spool is full; retry later", retry_after_s=10) from e
+    except SpoolUnavailable as e:
+        raise Unavailable(f"{e}; retry later", retry_after_s=10) from e
     metrics = deps.metrics
     metrics.count_items("accepted", result.accepted)
     metrics.count_items("invalid", result.invalid)

@@ -14,13 +14,15 @@ import logging
 import queue
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from core.wire import EventBatch, QueuedEvent, encode_batch
+from relay.ledger import LEDGER_INSERT_SETTINGS, Ledger
 from relay.metrics import RelayMetrics
 from relay.normalize import SECURITY_TYPES
 from relay.records import SpoolRecord, decode_record
@@ -107,7 +109,7 @@ class Flusher:
             by_kind[record.kind].append(record)
         client = self._clickhouse()
         settings = {"insert_deduplication_token": segment.token}
-        accepted: Counter[tuple[int, int, str]] = Counter()
+        ledger = Ledger(segment.token)
         event_rows = EventRows()
         for r in by_kind["event"]:
             event_rows.add(
@@ -119,6 +121,16 @@ class Flusher:
                 timestamp=r.timestamp,
                 event_type=r.event_type,
             )
+        for event_type, record in zip(event_rows.columns["type"], by_kind["event"], strict=True):
+            category = _category(event_type)
+            ledger.add_event(record.project_id, record.received_at, category, record.event_id)
+        for record in by_kind["transaction"]:
+            ledger.add_event(record.project_id, record.received_at, "transaction", record.event_id)
+        for record in by_kind["attachment"]:
+            ledger.add(record.project_id, record.received_at, "attachment")
+        sessions = self._sessions(by_kind)
+        if sessions is not None:
+            _account_sessions(ledger, sessions)
         tables = [
             ("events", event_rows.table() if event_rows else None),
             ("transactions", self._transactions(by_kind["transaction"])),
@@ -126,18 +138,16 @@ class Flusher:
                 "attachments",
                 attachment_rows(by_kind["attachment"]) if by_kind["attachment"] else None,
             ),
-            ("sessions", self._sessions(by_kind)),
+            ("sessions", sessions),
         ]
-        for event_type, record in zip(event_rows.columns["type"], by_kind["event"], strict=True):
-            accepted[(record.project_id, _hour(record.received_at), _category(event_type))] += 1
-        for kind, category in (("transaction", "transaction"), ("attachment", "attachment")):
-            for record in by_kind[kind]:
-                accepted[(record.project_id, _hour(record.received_at), category)] += 1
         reports = by_kind["client_report"] + by_kind["outcome"]
-        tables.append(("outcomes", outcome_rows(reports, accepted)))
+        tables.append(("outcomes", outcome_rows(reports, ledger.accepted())))
         written = [(name, table) for name, table in tables if table is not None and table.num_rows]
         for table_name, table in written:
             client.insert_arrow(table_name, table, settings=settings)
+        account = ledger.table()
+        if account.num_rows:
+            client.insert_arrow("ingest_ledger", account, settings=LEDGER_INSERT_SETTINGS)
         if event_rows:
             batch = _batch(segment, by_kind["event"])
             self.sink.wait_for_queue_room()
@@ -170,8 +180,12 @@ class Flusher:
         return session_rows(records) if records else None
 
 
-def _hour(seconds: float) -> int:
-    return int(seconds // 3600 * 3600)
+def _account_sessions(ledger: Ledger, sessions: pa.Table) -> None:
+    """Session rows per project and hour of arrival (an aggregate item makes several)."""
+    projects = sessions.column("project_id").to_pylist()
+    received = sessions.column("received_at").to_pylist()
+    for project_id, moment in zip(projects, received, strict=True):
+        ledger.add(project_id, moment.timestamp(), "session")
 
 
 def _category(event_type: str) -> str:

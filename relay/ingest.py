@@ -25,7 +25,7 @@ from relay.errors import MALFORMED_JSON, BadRequest, PayloadTooLarge
 from relay.event_view import EventView, read_view
 from relay.filters import filter_reason
 from relay.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_BYTES, MAX_EVENT_BYTES
-from relay.normalize import clock_drift_s, normalize_event_id
+from relay.normalize import EventTooOld, clock_drift_s, normalize_event_id
 from relay.policy import ITEM_CATEGORIES, RequestPolicy
 from relay.records import SpoolRecord, encode_record
 from relay.sampling import kept, signature
@@ -209,6 +209,12 @@ def _ingest_item(item: Item, ctx: _EnvelopeContext) -> None:
         return
     except PayloadTooLarge:
         raise
+    except EventTooOld as e:
+        # Relay's `timestamp` discard reason: its table would expire it at once.
+        log.info("dropping %s item: %s", item.type, e.detail)
+        result.invalid[item.type] += 1
+        result.outcomes[("invalid", "timestamp", category)] += 1
+        return
     except BadRequest as e:
         log.info("dropping invalid %s item: %s", item.type, e.detail)
         result.invalid[item.type] += 1

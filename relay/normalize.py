@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from core.event.accessors import interface_values, normalize_level, normalize_platform
+from core.storage.retention import EVENTS_RETENTION_S, TRANSACTIONS_RETENTION_S
 from relay.errors import MALFORMED_JSON, BadRequest
 from relay.event_view import EventHead, EventView, read_head
 from relay.limits import MAX_FRAMES_PER_STACKTRACE
@@ -25,13 +26,17 @@ from relay.scrub import plan_scrub, scrub_event
 # or slow networks, and correcting them would reorder events needlessly.
 MIN_CLOCK_DRIFT_S = 55 * 60
 MAX_FUTURE_S = 60
-RETENTION_S = 365 * 24 * 3600
 
 SECURITY_TYPES = frozenset({"csp", "hpkp", "expectct", "expectstaple", "nel"})
 
 
 class EventTooOld(BadRequest):
-    """The event's timestamp is older than the retention period: it would never be kept."""
+    """The event's timestamp is older than its table keeps rows: it would never be kept."""
+
+
+def retention_s(item_type: str) -> int:
+    """How far back an item's timestamp may lie: its table's TTL (transactions: 30 days)."""
+    return TRANSACTIONS_RETENTION_S if item_type == "transaction" else EVENTS_RETENTION_S
 
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -91,7 +96,7 @@ def normalize_event(
     """Normalize in place and return the event; raises BadRequest for an unusable event."""
     raw_id = event.get("event_id") or fallback_event_id
     event["event_id"] = normalize_event_id(raw_id) if raw_id else uuid.uuid4().hex
-    event["timestamp"] = _event_timestamp(event.get("timestamp"), received_at, drift_s)
+    event["timestamp"] = _event_timestamp(event.get("timestamp"), received_at, drift_s, item_type)
     if item_type == "transaction":
         start = parse_timestamp(event.get("start_timestamp"))
         event["start_timestamp"] = (start + drift_s) if start is not None else event["timestamp"]
@@ -104,15 +109,15 @@ def normalize_event(
     return event
 
 
-def _event_timestamp(value: Any, received_at: float, drift_s: float) -> float:
+def _event_timestamp(value: Any, received_at: float, drift_s: float, item_type: str) -> float:
     timestamp = parse_timestamp(value)
     if timestamp is None:
         return received_at
     timestamp += drift_s
     if timestamp > received_at + MAX_FUTURE_S:
         return received_at
-    if timestamp < received_at - RETENTION_S:
-        raise EventTooOld("event timestamp is older than the retention period")
+    if timestamp < received_at - retention_s(item_type):
+        raise EventTooOld(f"{item_type} timestamp is older than the retention period")
     return timestamp
 
 
@@ -222,7 +227,7 @@ def normalize_payload(
             raise BadRequest(f"{item_type} must be a JSON object")
         return normalized_dict(event, raw, **kwargs)
     raw_id = head.event_id or fallback_event_id
-    timestamp = _event_timestamp(head.timestamp, received_at, drift_s)
+    timestamp = _event_timestamp(head.timestamp, received_at, drift_s, item_type)
     start = parse_timestamp(head.start_timestamp) if item_type == "transaction" else None
     return NormalizedEvent(
         event_id=normalize_event_id(raw_id) if raw_id else uuid.uuid4().hex,

@@ -8,6 +8,13 @@ the workers, then deletes it. After a crash every segment still on disk, the
 open one included, is sealed again and flushed: a record torn by the crash was
 never acknowledged, so reading stops at the first incomplete or corrupt frame.
 
+A segment's name carries a random id made when it is opened:
+`seg-<sequence>-<uid>.open|.sealed`. The id is the segment's ClickHouse insert
+deduplication token, so a replay of the same segment (inserted, not yet deleted
+when the process died) stores nothing twice, while no other segment, of this
+spool or any other, before or after a restart, can ever share it. (Sequences
+only order segments: they start again whenever the folder is empty.)
+
 Frame: u32 little-endian length, u32 crc32 of the body, body.
 """
 
@@ -34,16 +41,26 @@ _OPEN_SUFFIX = ".open"
 _SEALED_SUFFIX = ".sealed"
 
 
-class SpoolFullError(RuntimeError):
+class SpoolUnavailable(RuntimeError):
+    """The spool cannot take these records now; nothing of them was acknowledged."""
+
+
+class SpoolFullError(SpoolUnavailable):
     """The spool holds `max_bytes` already; the relay must refuse new events."""
+
+
+class SpoolWriteError(SpoolUnavailable):
+    """Writing or syncing the spool failed (a full disk, an I/O error)."""
 
 
 @dataclass(frozen=True)
 class Segment:
     path: Path
     sequence: int
-    # Unique across every spool ever created: the ClickHouse insert deduplication token.
+    # Unique across every segment ever written: the ClickHouse insert deduplication token.
     token: str
+    # Opened by an earlier process: its rows may be in ClickHouse already.
+    recovered: bool = False
 
     def read_records(self) -> list[bytes]:
         return read_frames(self.path.read_bytes())
@@ -67,6 +84,10 @@ def read_frames(data: bytes) -> list[bytes]:
     return records
 
 
+def _sequence_of(path: Path) -> int:
+    return int(path.name.split(".")[0].split("-")[1])
+
+
 class Spool:
     def __init__(
         self, directory: Path, *, max_records: int, max_age_s: float, max_bytes: int
@@ -86,6 +107,7 @@ class Spool:
         self._fd = -1
         self._open_path: Path | None = None
         self._open_records = 0
+        self._open_bytes = 0
         self._open_since = 0.0
         self._pending: list[tuple[bytes, int, asyncio.Future[None]]] = []
         self._committing = False
@@ -109,7 +131,7 @@ class Spool:
     def _recover(self) -> None:
         segments = sorted(self.directory.glob("seg-*"), key=lambda p: p.name)
         for found in segments:
-            sequence = int(found.name.split("-")[1].split(".")[0])
+            sequence = _sequence_of(found)
             self._next_sequence = max(self._next_sequence, sequence + 1)
             path = (
                 found.rename(found.with_suffix(_SEALED_SUFFIX))
@@ -117,12 +139,16 @@ class Spool:
                 else found
             )
             self._bytes_on_disk += path.stat().st_size
-            self.sealed.put(self._segment(path, sequence))
+            self.sealed.put(self._segment(path, recovered=True))
         if segments:
             log.info("spool: %d segment(s) from a previous run will be replayed", len(segments))
 
-    def _segment(self, path: Path, sequence: int) -> Segment:
-        return Segment(path=path, sequence=sequence, token=f"{self.spool_id}-{sequence}")
+    def _segment(self, path: Path, *, recovered: bool = False) -> Segment:
+        _, sequence, *uid = path.name.split(".")[0].split("-")
+        # A `seg-<sequence>` name without an id was written before segments had one: its
+        # token stays the one that relay used, so a replay of it is still recognised.
+        token = f"{self.spool_id}-{uid[0] if uid else int(sequence)}"
+        return Segment(path=path, sequence=int(sequence), token=token, recovered=recovered)
 
     # -- appending (event loop) -----------------------------------------------------
     @property
@@ -152,11 +178,14 @@ class Spool:
                 batch, self._pending = self._pending, []
                 try:
                     await loop.run_in_executor(None, self._write_and_sync, batch)
-                except Exception as e:
-                    log.exception("spool write failed")
+                except OSError as e:
+                    log.error("spool write failed: %s", e)
+                    with self._bytes_lock:
+                        self._bytes_on_disk -= sum(len(data) for data, _, _ in batch)
+                    error = SpoolWriteError(f"the spool could not be written: {e.strerror}")
                     for _, _, future in batch:
                         if not future.done():
-                            future.set_exception(e)
+                            future.set_exception(error)
                     continue
                 for _, _, future in batch:
                     if not future.done():
@@ -168,16 +197,44 @@ class Spool:
     def _write_and_sync(self, batch: list[tuple[bytes, int, asyncio.Future[None]]]) -> None:
         if self._fd < 0:
             self._open_segment()
-        os.write(self._fd, b"".join(data for data, _, _ in batch))
-        os.fdatasync(self._fd)
+        data = b"".join(data for data, _, _ in batch)
+        try:
+            written = 0
+            while written < len(data):  # a full disk may take part of it first
+                written += os.write(self._fd, data[written:])
+            os.fdatasync(self._fd)
+        except OSError:
+            self._end_segment_after_failed_write()
+            raise
+        self._open_bytes += len(data)
         self._open_records += sum(count for _, count, _ in batch)
+
+    def _end_segment_after_failed_write(self) -> None:
+        """A torn tail must never stand before frames appended later (reading stops at the
+        first bad frame): cut it off, and append no more to this segment. Its whole frames
+        were acknowledged and are kept: it is sealed, or removed when it holds none."""
+        assert self._open_path is not None
+        try:
+            os.ftruncate(self._fd, self._open_bytes)
+        except OSError as e:
+            log.error("spool: could not cut a torn write off %s: %s", self._open_path.name, e)
+        os.close(self._fd)
+        self._fd = -1
+        if self._open_records == 0:
+            self._open_path.unlink(missing_ok=True)
+            return
+        sealed_path = self._open_path.with_suffix(_SEALED_SUFFIX)
+        os.rename(self._open_path, sealed_path)
+        self.sealed.put(self._segment(sealed_path))
 
     def _open_segment(self) -> None:
         sequence = self._next_sequence
         self._next_sequence += 1
-        self._open_path = self.directory / f"seg-{sequence:012d}{_OPEN_SUFFIX}"
+        uid = uuid.uuid4().hex
+        self._open_path = self.directory / f"seg-{sequence:012d}-{uid}{_OPEN_SUFFIX}"
         self._fd = os.open(self._open_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._open_records = 0
+        self._open_bytes = 0
         self._open_since = time.monotonic()
         # The new directory entry must survive a crash too.
         dir_fd = os.open(self.directory, os.O_RDONLY)
@@ -203,8 +260,7 @@ class Spool:
         assert self._open_path is not None
         sealed_path = self._open_path.with_suffix(_SEALED_SUFFIX)
         os.rename(self._open_path, sealed_path)
-        sequence = int(sealed_path.name.split("-")[1].split(".")[0])
-        self.sealed.put(self._segment(sealed_path, sequence))
+        self.sealed.put(self._segment(sealed_path))
 
     @property
     def idle(self) -> bool:

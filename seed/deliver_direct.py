@@ -4,10 +4,11 @@ Worker processes turn timeline units into rows through the relay's public write
 path (`relay.write`: each event normalized as the relay would store it, its rows
 built as the flusher builds them) and write each unit as an Arrow file (in
 /dev/shm when there is one: RAM, no disk writeback); this process inserts the
-files in order, each with a deduplication token derived from the run and the
-unit (a re-run stores nothing twice), then enqueues one `process_events`
-message per ~1,000 error events of a project, naming them (`StoredEvents`)
-instead of carrying them.
+files in order, each with a deduplication token made from the identities of the
+rows it holds (project and event ids: a re-run of the same events stores nothing
+twice, and no other unit, of this run or any other, can share it), then enqueues
+one `process_events` message per ~1,000 error events of a project, naming them
+(`StoredEvents`) instead of carrying them.
 
 The relay scans every event for secrets; seed events are assembled from parts
 checked once (shapes, pools, project parts) and a few strings made per event
@@ -21,6 +22,7 @@ process), so the relay must not be running.
 from __future__ import annotations
 
 import gc
+import hashlib
 import multiprocessing
 import os
 import shutil
@@ -58,6 +60,9 @@ class UnitResult:
     transaction_file: str | None
     # (project id, first ms, last ms, event ids) per batch of error events.
     batches: list[tuple[int, int, int, list[str]]]
+    # The insert deduplication token of each file: a digest of the rows' identities.
+    event_token: str = ""
+    transaction_token: str = ""
     # (project key, family, outcome) -> events
     counts: Counter = field(default_factory=Counter)
 
@@ -134,12 +139,28 @@ class UnitBuilder:
         if len(events):
             table = _in_table_order(events.table())
             result.event_file = self._write(table, f"{index}.events.arrow")
+            result.event_token = rows_token("events", table)
             result.batches = list(batches(table, BATCH_EVENTS))
         if len(transactions):
-            result.transaction_file = self._write(
-                _in_table_order(transactions.table()), f"{index}.transactions.arrow"
-            )
+            table = _in_table_order(transactions.table())
+            result.transaction_file = self._write(table, f"{index}.transactions.arrow")
+            result.transaction_token = rows_token("transactions", table)
         return result
+
+
+def rows_token(table_name: str, table: pa.Table) -> str:
+    """A deduplication token that names exactly these rows (their project and event ids).
+
+    Equal only for the same events, which the table's ReplacingMergeTree would collapse
+    anyway; the run's options alone would not do (project ids and the code that
+    generates events can change under the same options)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in ("project_id", "event_id"):
+        for chunk in table.column(name).chunks:
+            for buffer in chunk.buffers():
+                if buffer is not None:
+                    digest.update(buffer)
+    return f"seed-{table_name}-{digest.hexdigest()}"
 
 
 def secrets_checked(rendered: Rendered) -> bool:
@@ -212,12 +233,11 @@ def built_units(
 class ClickHouseLoader:
     """Inserts a unit's files and enqueues its batches."""
 
-    def __init__(self, stack: Stack, broker, run_id: str) -> None:
+    def __init__(self, stack: Stack, broker) -> None:
         self.client = stack.clickhouse()
         self.embedded = stack.settings.embedded_clickhouse
         self.broker = broker
         self.queue = stack.settings.queue_name
-        self.run_id = run_id
         self.messages = 0
 
     def _insert(self, table: str, columns: list[str], path: str, token: str) -> None:
@@ -237,16 +257,15 @@ class ClickHouseLoader:
         Path(path).unlink()
 
     def load(self, result: UnitResult) -> None:
-        token = f"seed-{self.run_id}-{result.index}"
         if result.event_file:
             names = EVENTS.column_names
-            self._insert("events", names, result.event_file, f"{token}-events")
+            self._insert("events", names, result.event_file, result.event_token)
         if result.transaction_file:
             names = TRANSACTIONS.column_names
-            self._insert("transactions", names, result.transaction_file, f"{token}-transactions")
+            self._insert("transactions", names, result.transaction_file, result.transaction_token)
         for number, (project_id, first_ms, last_ms, ids) in enumerate(result.batches):
             batch = EventBatch(
-                batch_id=f"{token}-{number}",
+                batch_id=f"{result.event_token}-{number}",
                 created_at=time.time(),
                 # A millisecond of slack: the read converts these bounds from floats.
                 stored=[
@@ -284,7 +303,7 @@ def load_direct(
 ) -> int:
     """Generate and store every unit; returns the number of messages enqueued."""
     spool = _spool_dir(stack.settings.data_dir)
-    loader = ClickHouseLoader(stack, broker, options.run_id)
+    loader = ClickHouseLoader(stack, broker)
     try:
         for result in built_units(options, project_ids, spool, workers):
             loader.load(result)

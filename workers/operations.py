@@ -5,6 +5,9 @@
   and internal failures, over everything the relay and SDKs reported);
 - storage above 80% of the disk holding the data;
 - a dashboard query slower than 1 s;
+- the ledger not reconciling over the last two hours: an event the relay acknowledged is
+  missing, stored twice or left ungrouped, or an issue miscounts its events (the same
+  reconciliation as `just audit`, leaving five minutes for work in flight);
 - issues over their project's alert threshold (events per hour).
 Each breach becomes a notification, at most once per check per hour.
 """
@@ -19,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from core.pg.issues import reads
 from core.pg.projects import all_configs
 from core.queue import queue_depth
+from workers.audit import reconcile
 from workers.context import WorkerContext
 from workers.notifications import Notice, add_to_outbox, hour_key, issue_notice
 
@@ -26,6 +30,8 @@ QUEUE_DEPTH_LIMIT = 1_000
 FAILURE_RATE_LIMIT = 0.01
 STORAGE_LIMIT = 0.80
 QUERY_SECONDS_LIMIT = 1.0
+LEDGER_WINDOW = timedelta(hours=2)
+LEDGER_SETTLE_S = 300.0
 DEPLOYMENT = 0  # project id of deployment-wide notifications
 
 
@@ -34,6 +40,7 @@ class Check:
     name: str
     value: float
     limit: float
+    detail: str = ""
 
     @property
     def breached(self) -> bool:
@@ -84,12 +91,30 @@ def check_query_time(ctx: WorkerContext) -> Check:
     return Check("dashboard_query_seconds", time.perf_counter() - started, QUERY_SECONDS_LIMIT)
 
 
+def check_ledger(ctx: WorkerContext) -> Check:
+    """Differences between the relay's ledger, the stored rows and the issues."""
+    now = datetime.now(UTC)
+    with ctx.stack.pool.connection() as conn:
+        result = reconcile(
+            ctx.clickhouse(),
+            conn,
+            since=now - LEDGER_WINDOW,
+            until=now,
+            now=now,
+            settle_s=LEDGER_SETTLE_S,
+        )
+    differences = result.missing + result.extra + result.ungrouped
+    differences += len(result.issue_differences)
+    return Check("ledger_differences", float(differences), 0.0, result.summary())
+
+
 def _operations_notice(check: Check) -> Notice:
+    text = f"Operations alert: {check.name} is {check.value:.3g} (limit {check.limit:g})"
     return Notice(
         project_id=DEPLOYMENT,
         kind="operations",
         dedup_key=f"operations:{check.name}:{hour_key()}",
-        text=f"Operations alert: {check.name} is {check.value:.3g} (limit {check.limit:g})",
+        text=f"{text}: {check.detail}" if check.detail else text,
         fields={"check": check.name, "value": round(check.value, 4), "limit": check.limit},
     )
 
@@ -132,6 +157,7 @@ def run_checks(ctx: WorkerContext, broker) -> tuple[list[Check], list[int]]:
         check_failures(ctx),
         check_storage(ctx),
         check_query_time(ctx),
+        check_ledger(ctx),
     ]
     notices = [_operations_notice(c) for c in checks if c.breached]
     notices += threshold_notices(ctx)

@@ -16,11 +16,10 @@ from datetime import UTC, date, datetime, timedelta
 from core.pg import notifications, stats
 from core.pg.issues import reads
 from core.pg.issues.lifecycle import age_substatuses, delete_older_than
+from core.storage.retention import EVENTS_RETENTION_S
 from workers.context import WorkerContext
 
 log = logging.getLogger(__name__)
-
-RETENTION_DAYS = 365
 
 
 def _error_counts(ctx: WorkerContext, days: list[date]) -> dict[tuple[int, date], tuple[int, int]]:
@@ -84,7 +83,7 @@ def update_project_stats(ctx: WorkerContext, days: list[date]) -> int:
 
 def clean_up_retention(ctx: WorkerContext, *, now: datetime | None = None) -> dict[str, int]:
     """Delete PostgreSQL rows older than the ClickHouse events they describe."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=RETENTION_DAYS)
+    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=EVENTS_RETENTION_S)
     with ctx.stack.pool.connection() as conn:
         deleted = {"notifications": notifications.delete_older_than(conn, cutoff)}
         deleted |= delete_older_than(conn, cutoff)

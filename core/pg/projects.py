@@ -190,3 +190,8 @@ def configs(conn: DbConnection, project_ids: list[int]) -> dict[int, dict[str, A
 def all_configs(conn: DbConnection) -> list[dict[str, Any]]:
     """Every project's id and configuration document."""
     return conn.execute("SELECT id, config FROM projects").fetchall()
+
+
+def slugs(conn: DbConnection) -> dict[int, str]:
+    """Every project's slug by id."""
+    return {row["id"]: row["slug"] for row in conn.execute("SELECT id, slug FROM projects")}

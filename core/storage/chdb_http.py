@@ -5,8 +5,9 @@ protocol lets several relay and worker processes on one machine share it, with
 the same client code (clickhouse-connect over `http://`) that a real ClickHouse
 server gets. It speaks the subset clickhouse-connect uses: `query` in the URL or
 the body, `database`, `default_format`, settings and `param_*` bound parameters
-as URL parameters, INSERT data in the body (optionally compressed), errors as
-500 with the exception text and `X-ClickHouse-Exception-Code`.
+as URL parameters or (large ones) a multipart form, INSERT data in the body
+(optionally compressed), errors as 500 with the exception text and
+`X-ClickHouse-Exception-Code`.
 
 Run it with `just clickhouse` (or `python -m stackwise clickhouse`).
 """
@@ -21,6 +22,8 @@ import re
 import tempfile
 import threading
 import uuid
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -85,6 +88,20 @@ def _decode_body(body: bytes, encoding: str | None) -> bytes:
 
         return lz4.frame.decompress(body)
     raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+
+
+def _form_fields(body: bytes, content_type: str) -> dict[str, str]:
+    """The fields of a multipart/form-data body (query, param_*, settings)."""
+    message = BytesParser(policy=email_policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            fields[name] = payload.decode() if isinstance(payload, bytes) else ""
+    return fields
 
 
 def _quote(value: str) -> str:
@@ -168,6 +185,11 @@ class _Handler(BaseHTTPRequestHandler):
         parameters = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
         try:
             body = _decode_body(body, self.headers.get("Content-Encoding"))
+            content_type = self.headers.get("Content-Type") or ""
+            if content_type.startswith("multipart/form-data"):
+                # clickhouse-connect sends a query with large bound parameters as a form.
+                parameters.update(_form_fields(body, content_type))
+                body = b""
             sql, data_file, fmt = self._statement(parameters, body)
             try:
                 output, summary = self.server.execute(

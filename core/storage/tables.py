@@ -32,6 +32,7 @@ _ARROW = {
     "DateTime('UTC')": pa.timestamp("s", tz="UTC"),
     "DateTime64(3, 'UTC')": pa.timestamp("ms", tz="UTC"),
     "Map(String, String)": pa.map_(pa.string(), pa.string()),
+    "Array(UUID)": pa.list_(pa.binary(16)),
 }
 
 
@@ -214,6 +215,16 @@ SEED_GROUND_TRUTH = _table(
     ("received_at", _UTC_MS),
     fed_by_view=True,
 )
+INGEST_LEDGER = _table(
+    "ingest_ledger",
+    ("project_id", "UInt64"),
+    ("hour", "DateTime('UTC')"),
+    ("category", _LOW),
+    ("segment", "String"),
+    ("items", "UInt64"),
+    ("event_ids", "Array(UUID)"),
+    ("flushed_at", _UTC_MS),
+)
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -226,5 +237,6 @@ TABLES: dict[str, Table] = {
         SESSIONS,
         OUTCOMES,
         SEED_GROUND_TRUTH,
+        INGEST_LEDGER,
     )
 }

@@ -132,7 +132,8 @@ def test_operations_measure_ingestion_lag_and_storage(live, parquet):
         assert operations.lag_summary(lags)["events"].sum() == stored
         tables = operations.storage(source)
         assert {"events", "event_groups"} <= set(tables["table"].to_list())
-        assert operations.column_storage(source)["name"].to_list()[0] == "payload"
+        columns = operations.column_storage(source)
+        assert columns["name"][0] == "payload" and columns["data_compressed_bytes"][0] > 0
         slow = operations.slow_queries(source)
         assert slow["origin"].unique().to_list() == ["dashboard timing"]
     assert operations.queue_depth(live)["messages"].to_list() == [0, 0]

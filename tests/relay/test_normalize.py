@@ -57,6 +57,22 @@ def test_future_timestamps_are_clamped_and_ancient_ones_rejected():
         normalize_event({"timestamp": NOW - 400 * 86400}, received_at=NOW)
 
 
+def test_a_transaction_older_than_its_30_day_table_is_rejected_an_event_is_not():
+    # The transactions table keeps 30 days: a row older than that would expire at once.
+    forty_days_ago = NOW - 40 * 86400
+    event = normalize_event({"timestamp": forty_days_ago}, received_at=NOW)
+    assert event["timestamp"] == forty_days_ago
+    transaction = {"timestamp": NOW - 29 * 86400, "start_timestamp": NOW - 29 * 86400 - 1}
+    kept = normalize_event(transaction, received_at=NOW, item_type="transaction")
+    assert kept["timestamp"] == NOW - 29 * 86400
+    with pytest.raises(EventTooOld):
+        normalize_event(
+            {"timestamp": forty_days_ago, "start_timestamp": forty_days_ago - 1},
+            received_at=NOW,
+            item_type="transaction",
+        )
+
+
 def test_level_aliases_and_unknown_platforms():
     assert normalize_event({"level": "WARN"}, received_at=NOW)["level"] == "warning"
     assert normalize_event({"level": "critical"}, received_at=NOW)["level"] == "fatal"

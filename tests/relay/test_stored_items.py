@@ -169,3 +169,48 @@ def test_historic_and_drifting_timestamps_are_stored_as_the_event_happened(relay
     )
     assert abs(stored[historic] - three_days_ago) < 1
     assert abs(stored[drifting] - (time.time() - 30)) < 10
+
+
+def test_a_transaction_past_its_tables_retention_is_an_invalid_outcome_not_a_lost_row(relay):
+    import time
+
+    import msgspec
+
+    from relay.envelope import serialize_envelope
+    from tests.relay.conftest import PUBLIC_KEY
+
+    def transaction(age_days: float) -> tuple[str, bytes]:
+        event_id = uuid.uuid4().hex
+        end = time.time() - age_days * 86400
+        body = msgspec.json.encode(
+            {
+                "event_id": event_id,
+                "type": "transaction",
+                "transaction": "/checkout",
+                "start_timestamp": end - 0.25,
+                "timestamp": end,
+                "contexts": {"trace": {"trace_id": uuid.uuid4().hex, "span_id": "a" * 16}},
+            }
+        )
+        envelope = serialize_envelope({"event_id": event_id}, [({"type": "transaction"}, body)])
+        return event_id, envelope
+
+    recent_id, recent = transaction(29)
+    expired_id, expired = transaction(31)
+    for body in (recent, expired):
+        response = relay.http.post(
+            f"/api/{PROJECT_ID}/envelope/",
+            content=body,
+            headers={"X-Sentry-Auth": f"Sentry sentry_key={PUBLIC_KEY}"},
+        )
+        assert response.status_code == 200
+    sql = (
+        "SELECT sum(quantity) FROM outcomes WHERE outcome = 'invalid' AND reason = 'timestamp' "
+        f"AND category = 'transaction' AND project_id = {PROJECT_ID}"
+    )
+    assert wait_for_rows(relay, sql, 1) == 1
+    stored = relay.stack.clickhouse().query(
+        "SELECT replaceAll(toString(event_id), '-', '') FROM transactions "
+        f"WHERE event_id IN ('{uuid.UUID(recent_id)}', '{uuid.UUID(expired_id)}')"
+    )
+    assert [row[0] for row in stored.result_rows] == [recent_id]

@@ -107,3 +107,27 @@ def _assert_ground_truth(client, options: SeedOptions) -> int:
             plan.run_id,
         )
     return events
+
+
+def test_the_same_options_for_other_projects_are_stored_not_taken_for_a_rerun(stack):
+    """A unit's insert token names its rows: the same run options loaded for other project
+    ids (a new database, other projects) are other events and must all be stored."""
+    provisioned = ensure_seed_projects(stack.pool, SEED_PROJECTS)
+    first = {key: p.project.id for key, p in provisioned.items()}
+    # The same projects under new ids, as after PostgreSQL was recreated.
+    second = {key: project_id + 1000 for key, project_id in first.items()}
+    options = SeedOptions(events=600, days=2, root_causes=20, seed=5, end=today_utc())
+    broker = stack_broker(stack)
+    for project_ids in (first, second):
+        load_direct(stack, broker, options, project_ids, workers=0, on_unit=lambda r: None)
+    client = stack.clickhouse()
+    stored = _count(client, "SELECT count() FROM events") + _count(
+        client, "SELECT count() FROM transactions"
+    )
+    assert stored == 2 * options.events
+    for project_ids in (first, second):
+        ids = sorted(project_ids.values())
+        in_projects = _count(
+            client, f"SELECT count() FROM seed_ground_truth WHERE project_id IN {tuple(ids)}"
+        )
+        assert in_projects == options.events

@@ -18,8 +18,23 @@ import psutil
 _DSN_LINE = re.compile(r"demo project DSN: (\S+)")
 
 
+REPOSITORY = Path(__file__).parents[2]
+# What an operator types, and what a supervisor then holds as its top process.
+PYTHON_SERVE = [sys.executable, "-m", "stackwise", "serve"]
+UV_JUST_SERVE = ["uv", "run", "--no-sync", "just", "serve"]
+UV_STACKWISE_SERVE = ["uv", "run", "--no-sync", "stackwise", "serve"]
+
+
 class ServeProcess:
-    def __init__(self, data_dir: Path, port: int, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        extra_env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+        *,
+        own_group: bool = False,
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
@@ -36,11 +51,14 @@ class ServeProcess:
         self.env = env
         self.output: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "stackwise", "serve"],
+            command or PYTHON_SERVE,
             env=env,
+            cwd=REPOSITORY,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # A process group of its own, as in a terminal: `interrupt_group` is Ctrl-C.
+            start_new_session=own_group,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -98,6 +116,10 @@ class ServeProcess:
             capture_output=True,
         )
         time.sleep(3)
+
+    def interrupt_group(self) -> None:
+        """What Ctrl-C in a terminal does: SIGINT to every process of the foreground group."""
+        os.killpg(self.process.pid, signal.SIGINT)
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60) -> int:
         if self.process.poll() is None:

@@ -87,3 +87,25 @@ def test_two_schedulers_send_a_tick_once(ctx):
     for _ in range(2):
         _send_once(ctx.stack.redis, ctx.settings.redis_namespace, Recorder(), "aggregate_metrics")
     assert len(sent) == 1
+
+
+def test_an_acknowledged_event_missing_from_storage_raises_a_ledger_alert(ctx, project_id):
+    broker = stack_broker(ctx.stack)
+    assert operations.check_ledger(ctx).value == 0
+    # The relay's account of a segment flushed ten minutes ago, whose event is nowhere.
+    ctx.clickhouse().command(
+        "INSERT INTO ingest_ledger VALUES ("
+        f"{project_id}, toStartOfHour(now()), 'error', 'segment-1', 1, "
+        "[generateUUIDv4()], now64(3) - INTERVAL 10 MINUTE)"
+    )
+    check = operations.check_ledger(ctx)
+    assert check.breached and check.value == 1
+    assert "1 missing" in check.detail
+    checks, ids = operations.run_checks(ctx, broker)
+    assert "ledger_differences" in {c.name for c in checks if c.breached}
+    assert len(ids) == 1
+    with ctx.stack.pool.connection() as conn:
+        (text,) = (
+            conn.execute("SELECT payload->>'text' AS t FROM notifications").fetchone().values()
+        )
+    assert "ledger_differences" in text and "1 missing" in text

@@ -144,3 +144,15 @@ def occurrence_count(conn: DbConnection, project_id: int | None = None) -> int:
             "SELECT count(*) AS n FROM error_occurrences WHERE project_id = %s", (project_id,)
         ).fetchone()
     return row["n"] if row else 0
+
+
+def merge_families(conn: DbConnection, group_ids: list[int]) -> list[Row]:
+    """These issues' surviving issues (`canonical`) with every issue merged into them:
+    id, canonical, project_id, times_seen."""
+    return conn.execute(
+        "WITH canonical AS (SELECT DISTINCT coalesce(merged_into, id) AS id FROM error_groups "
+        "WHERE id = ANY(%s)) "
+        "SELECT g.id, coalesce(g.merged_into, g.id) AS canonical, g.project_id, g.times_seen "
+        "FROM error_groups g JOIN canonical c ON coalesce(g.merged_into, g.id) = c.id",
+        (group_ids,),
+    ).fetchall()

@@ -1,0 +1,203 @@
+"""The spool: segments, their ClickHouse deduplication tokens, and a full disk.
+
+A token must be unique for the life of the data (no segment of any spool, before
+or after a restart, shares one) and stable for a retry of the same segment (a
+replay after a crash stores nothing twice). Both are checked against real chdb
+tables with their deduplication window, through the real flusher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from relay.flusher import BatchSink, Flusher
+from relay.ingest import event_record
+from relay.metrics import RelayMetrics
+from relay.records import encode_record
+from relay.spool import Spool, SpoolWriteError
+
+
+def open_spool(directory: Path) -> Spool:
+    return Spool(directory, max_records=1000, max_age_s=60, max_bytes=1 << 30)
+
+
+def event_records(count: int, *, kind: str = "event") -> tuple[list[bytes], list[str]]:
+    now = time.time()
+    ids = [uuid.uuid4().hex for _ in range(count)]
+    records = []
+    for event_id in ids:
+        payload = f'{{"event_id":"{event_id}","message":"m","type":"{kind}"}}'.encode()
+        if kind == "transaction":
+            payload = (
+                f'{{"event_id":"{event_id}","type":"transaction","transaction":"/a",'
+                f'"start_timestamp":{now - 1},"timestamp":{now}}}'
+            ).encode()
+        record = event_record(payload, kind=kind, project_id=7, received_at=now)
+        records.append(encode_record(record))
+    return records, ids
+
+
+def spool_once(spool: Spool, records: list[bytes]) -> None:
+    """Append as a request would, then seal so the flusher can take the segment."""
+    asyncio.run(spool.append(records))
+    spool.seal_open()
+
+
+def flush_all(spool: Spool, flusher: Flusher) -> int:
+    flushed = 0
+    while not spool.sealed.empty():
+        flusher.flush(spool.sealed.get_nowait())
+        flushed += 1
+    return flushed
+
+
+def stored_ids(stack, table: str) -> list[str]:
+    rows = stack.clickhouse().query(f"SELECT event_id FROM {table}").result_rows
+    return sorted(str(row[0]).replace("-", "") for row in rows)
+
+
+def make_flusher(stack, spool: Spool, batches: list[bytes]) -> Flusher:
+    return Flusher(
+        spool, BatchSink(clickhouse=stack.clickhouse, enqueue_batch=batches.append), RelayMetrics()
+    )
+
+
+def test_a_restarted_spool_with_an_empty_folder_never_reuses_a_token(stack, tmp_path):
+    directory = tmp_path / "spool"
+    tokens, acknowledged = [], []
+    for _restart in range(3):
+        spool = open_spool(directory)
+        flusher = make_flusher(stack, spool, [])
+        for _batch in range(2):
+            records, ids = event_records(5)
+            spool_once(spool, records)
+            acknowledged += ids
+            tokens += [segment.token for segment in list(spool.sealed.queue)]
+            flush_all(spool, flusher)
+        spool.close()
+        assert not list(directory.glob("seg-*")), "every segment was flushed and removed"
+    assert len(set(tokens)) == len(tokens) == 6
+    assert stored_ids(stack, "events") == sorted(acknowledged)
+
+
+def test_transactions_survive_restarts_with_an_empty_spool(stack, tmp_path):
+    directory = tmp_path / "spool"
+    acknowledged = []
+    for _restart in range(2):
+        spool = open_spool(directory)
+        records, ids = event_records(4, kind="transaction")
+        spool_once(spool, records)
+        acknowledged += ids
+        flush_all(spool, make_flusher(stack, spool, []))
+        spool.close()
+    assert stored_ids(stack, "transactions") == sorted(acknowledged)
+
+
+def test_a_segment_replayed_after_a_crash_keeps_its_token_and_stores_nothing_twice(stack, tmp_path):
+    directory = tmp_path / "spool"
+    spool = open_spool(directory)
+    records, ids = event_records(6)
+    spool_once(spool, records)
+    segment = spool.sealed.get_nowait()
+    batches: list[bytes] = []
+    flusher = make_flusher(stack, spool, batches)
+    # Stored, then the process dies before the segment is removed: insert by hand,
+    # as `flush` would, and leave the file where it is.
+    original_remove = spool.remove
+    spool.remove = lambda segment: None  # type: ignore[method-assign]
+    flusher.flush(segment)
+    spool.remove = original_remove  # type: ignore[method-assign]
+    spool.close()
+
+    restarted = open_spool(directory)
+    replayed = restarted.sealed.get_nowait()
+    assert replayed.recovered
+    assert replayed.token == segment.token
+    flush_all(restarted, make_flusher(stack, restarted, batches))
+    restarted.close()
+    stored = stored_ids(stack, "events")
+    assert stored == sorted(ids), "each acknowledged event stored exactly once"
+    outcomes = stack.clickhouse().query(
+        "SELECT sum(quantity) FROM outcomes WHERE outcome = 'accepted'"
+    )
+    assert outcomes.result_rows[0][0] == len(ids)
+
+
+def test_an_open_segment_left_by_a_crash_is_sealed_and_keeps_its_name_token(tmp_path):
+    directory = tmp_path / "spool"
+    spool = open_spool(directory)
+    records, _ = event_records(2)
+    asyncio.run(spool.append(records))
+    (open_file,) = directory.glob("seg-*.open")
+    uid = open_file.name.split(".")[0].split("-")[2]
+    spool._lock_file.close()  # the crash: the lock goes with the process
+
+    restarted = open_spool(directory)
+    (segment,) = list(restarted.sealed.queue)
+    assert segment.path.suffix == ".sealed"
+    assert segment.token == f"{restarted.spool_id}-{uid}"
+    assert len(segment.read_records()) == 2
+    restarted.close()
+
+
+def test_a_segment_named_before_segments_had_ids_keeps_the_token_it_was_written_with(
+    tmp_path,
+):
+    directory = tmp_path / "spool"
+    open_spool(directory).close()
+    spool_id = (directory / "spool.id").read_text().strip()
+    (directory / "seg-000000000007.sealed").write_bytes(b"")
+    spool = open_spool(directory)
+    (segment,) = list(spool.sealed.queue)
+    assert segment.token == f"{spool_id}-7"
+    assert segment.sequence == 7
+    spool.close()
+
+
+@contextmanager
+def small_disk(path: Path, size_kib: int) -> Iterator[Path]:
+    """A real file system of `size_kib` (tmpfs; the tests run as root, as CI does)."""
+    path.mkdir(parents=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(path)], check=True
+    )
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=True)
+
+
+def test_a_full_disk_refuses_the_append_and_keeps_every_acknowledged_record(tmp_path):
+    with small_disk(tmp_path / "disk", 256) as disk:
+        spool = Spool(disk / "spool", max_records=10_000, max_age_s=600, max_bytes=1 << 30)
+        acknowledged, refused = [], 0
+        filler = disk / "filler"
+        filler.write_bytes(b"x" * 150_000)
+        record = b"r" * 3_000
+        for n in range(60):
+            body = record + n.to_bytes(2, "big")
+            try:
+                asyncio.run(spool.append([body]))
+                acknowledged.append(body)
+            except SpoolWriteError:
+                refused += 1
+                if refused == 3:
+                    filler.unlink()  # an operator frees space: appends succeed again
+        assert refused >= 3 and acknowledged, (refused, len(acknowledged))
+        spool.seal_open()
+        spool._lock_file.close()  # as if the process died here
+
+        restarted = Spool(disk / "spool", max_records=10_000, max_age_s=600, max_bytes=1 << 30)
+        replayed = [
+            body for segment in list(restarted.sealed.queue) for body in segment.read_records()
+        ]
+        # The segment cut short by the full disk was sealed; later records went to a new one.
+        assert len(restarted.sealed.queue) >= 2
+        assert replayed == acknowledged
+        restarted.close()
