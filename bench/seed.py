@@ -23,13 +23,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.pg.issues import reads
-from core.runtime import open_stack
-from core.settings import Settings
-from seed.deliver_direct import load_direct
-from seed.plan import SeedOptions, today_utc
-from seed.projects import SEED_PROJECTS, ensure_seed_projects
-from stackwise.serve import running_workers, stack_broker
+# Run as a script, this file's folder leads sys.path, and this file is named like the
+# package it measures: drop the folder so `import seed` finds the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+from core.pg.issues import reads  # noqa: E402
+from core.runtime import open_stack  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from seed.deliver_direct import load_direct  # noqa: E402
+from seed.plan import SeedOptions, today_utc  # noqa: E402
+from seed.projects import SEED_PROJECTS, ensure_seed_projects  # noqa: E402
+from stackwise.serve import running_workers, stack_broker  # noqa: E402
 
 TARGET_S = 600.0
 TARGET_EVENTS = 10_000_000

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from core.event.accessors import interface_values, normalize_level, normalize_platform
+from core.event.promoted import PromotedFields
 from core.storage.retention import EVENTS_RETENTION_S, TRANSACTIONS_RETENTION_S
 from relay.errors import MALFORMED_JSON, BadRequest
 from relay.event_view import EventHead, EventView, read_head
@@ -198,7 +199,7 @@ def normalize_payload(
     drift_s: float = 0.0,
     fallback_event_id: str | None = None,
     item_type: str = "event",
-    head: EventHead | EventView | None = None,
+    head: EventHead | EventView | PromotedFields | None = None,
     secrets_checked: bool = False,
 ) -> NormalizedEvent:
     """Normalize an event item. The common event (nothing to scrub, no over-long stack) is

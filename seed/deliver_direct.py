@@ -81,41 +81,10 @@ class UnitBuilder:
         events, transactions = write.EventRows(), write.TransactionRows()
         project_ids = self.project_ids
         for seed_event in self.generator.unit_events(self.plan.units[index]):
-            rendered = seed_event.rendered
             key = (seed_event.project, seed_event.root_cause.family)
-            checked = secrets_checked(rendered)
-            try:
-                record = write.event_record(
-                    _encode(rendered.payload),
-                    kind=rendered.kind,
-                    project_id=project_ids[seed_event.project],
-                    received_at=received_at,
-                    # To be rewritten: the dict as built spares decoding the bytes again.
-                    event=None if checked else rendered.payload,
-                    secrets_checked=checked,
-                )
-            except write.Rejected:
-                result.counts[(*key, "rejected")] += 1
-                continue
-            if record.kind == "transaction":
-                transactions.add(
-                    record.project_id,
-                    record.event_id,
-                    received_at,
-                    record.payload,
-                    timestamp=record.timestamp,
-                    start_timestamp=record.start_timestamp,
-                )
-            else:
-                events.add(
-                    record.project_id,
-                    record.event_id,
-                    received_at,
-                    record.payload,
-                    timestamp=record.timestamp,
-                    event_type=record.event_type,
-                )
-            result.counts[(*key, "accepted")] += 1
+            project_id = project_ids[seed_event.project]
+            stored = add_event(events, transactions, seed_event.rendered, project_id, received_at)
+            result.counts[(*key, "accepted" if stored else "rejected")] += 1
         return events, transactions
 
     def _write(self, table: pa.Table, name: str) -> str:
@@ -161,6 +130,56 @@ def rows_token(table_name: str, table: pa.Table) -> str:
                 if buffer is not None:
                     digest.update(buffer)
     return f"seed-{table_name}-{digest.hexdigest()}"
+
+
+def add_event(
+    events: write.EventRows,
+    transactions: write.TransactionRows,
+    rendered: Rendered,
+    project_id: int,
+    received_at: float,
+) -> bool:
+    """Normalize the event as the relay would and add its row; False if the relay would
+    reject it. Its fields are read once, for the normalization and for the row."""
+    raw = _encode(rendered.payload)
+    checked = secrets_checked(rendered)
+    fields = write.read_fields(raw) if checked else None
+    try:
+        record = write.event_record(
+            raw,
+            kind=rendered.kind,
+            project_id=project_id,
+            received_at=received_at,
+            head=fields,
+            # To be rewritten: the dict as built spares decoding the bytes again.
+            event=None if checked else rendered.payload,
+            secrets_checked=checked,
+        )
+    except write.Rejected:
+        return False
+    # Rewritten (an over-long stack): the fields read before no longer describe it.
+    stored_fields = fields if record.payload is raw else None
+    if record.kind == "transaction":
+        transactions.add(
+            project_id,
+            record.event_id,
+            received_at,
+            record.payload,
+            timestamp=record.timestamp,
+            start_timestamp=record.start_timestamp,
+            fields=stored_fields,
+        )
+    else:
+        events.add(
+            project_id,
+            record.event_id,
+            received_at,
+            record.payload,
+            timestamp=record.timestamp,
+            event_type=record.event_type,
+            fields=stored_fields,
+        )
+    return True
 
 
 def secrets_checked(rendered: Rendered) -> bool:

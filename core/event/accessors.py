@@ -46,11 +46,14 @@ LEVEL_ALIASES = {
 }
 
 
+_OBJECTS = (dict, msgspec.Struct, msgspec.Raw)
+
+
 def interface_values(container: Any) -> list[Any]:
     """The entries of a list interface (`exception`, `threads`), sent either as
     `{"values": [...]}` or as the bare list. Entries that are not objects (null, or a
     stray scalar in plain JSON) are left out; entries a view left undecoded
-    (`msgspec.Raw`) count as sent."""
+    (`msgspec.Raw`) count as sent. The list may be the container's own: do not modify it."""
     values: Any
     if isinstance(container, list):
         values = container
@@ -60,7 +63,10 @@ def interface_values(container: Any) -> list[Any]:
         values = getattr(container, "values", None)
     if not isinstance(values, list):
         return []
-    return [value for value in values if isinstance(value, dict | msgspec.Struct | msgspec.Raw)]
+    for value in values:
+        if not isinstance(value, _OBJECTS):
+            return [value for value in values if isinstance(value, _OBJECTS)]
+    return values
 
 
 def raised_exception(container: Any) -> Any | None:
@@ -71,9 +77,9 @@ def raised_exception(container: Any) -> Any | None:
 
 def text(value: Any, limit: int) -> str:
     """A field as text, at most `limit` characters ("" when absent)."""
-    if value is None:
-        return ""
-    return (value if isinstance(value, str) else str(value))[:limit]
+    if value.__class__ is str:
+        return value[:limit]
+    return "" if value is None else str(value)[:limit]
 
 
 def message_text(logentry: Any, message: Any, limit: int) -> str:

@@ -8,7 +8,7 @@ import time
 import msgspec
 
 from relay import write
-from seed.deliver_direct import load_direct, secrets_checked
+from seed.deliver_direct import add_event, load_direct, secrets_checked
 from seed.generate import Generator
 from seed.plan import SeedOptions, SeedPlan, today_utc
 from seed.projects import SEED_PROJECTS, ensure_seed_projects
@@ -18,28 +18,54 @@ from tests.seed.conftest import FIXED_END
 _encode = msgspec.json.encode
 
 
-def test_the_seeders_secret_check_of_parts_agrees_with_the_relays_scan_of_the_event(pools):
-    """Direct mode writes through the relay's write path but vouches for the secret scan
-    (parts checked once): wherever it does, the relay's scan of the whole event finds
-    nothing and the stored record is the one the full path makes, on (nearly) every
-    root cause of the default catalogue."""
+def _plain_rows(rendered, raw: bytes, received_at: float, events, transactions) -> None:
+    """The relay's own path: no hint, every field read by the function that needs it."""
+    record = write.event_record(raw, kind=rendered.kind, project_id=1, received_at=received_at)
+    if record.kind == "transaction":
+        transactions.add(
+            1,
+            record.event_id,
+            received_at,
+            record.payload,
+            timestamp=record.timestamp,
+            start_timestamp=record.start_timestamp,
+        )
+    else:
+        events.add(
+            1,
+            record.event_id,
+            received_at,
+            record.payload,
+            timestamp=record.timestamp,
+            event_type=record.event_type,
+        )
+
+
+def test_direct_rows_are_the_rows_the_relays_own_path_writes(pools):
+    """Direct mode writes through the relay's write path, vouching for the secret scan
+    (parts checked once) and reading each event's fields once: where it vouches, the
+    relay's scan of the whole event finds nothing, and every row equals the one the
+    plain path writes, on (nearly) every root cause of the default catalogue."""
     plan = SeedPlan(SeedOptions(events=6_000, seed=1, end=FIXED_END))
     received_at = plan.end + 3600
+    direct = (write.EventRows(), write.TransactionRows())
+    plain = (write.EventRows(), write.TransactionRows())
     seen, vouched, total = set(), 0, 0
     for seed_event in Generator(plan, pools).events():
         rendered = seed_event.rendered
         raw = _encode(rendered.payload)
-        claimed = secrets_checked(rendered)
-        common = {"kind": rendered.kind, "project_id": 1, "received_at": received_at}
-        full = write.event_record(raw, **common)
-        if claimed:
+        if secrets_checked(rendered):
             assert write.is_clean(raw), rendered.payload
-            assert write.event_record(raw, **common, secrets_checked=True) == full
             vouched += 1
+        _plain_rows(rendered, raw, received_at, *plain)
+        assert add_event(*direct, rendered, 1, received_at)
         total += 1
         seen.add(seed_event.root_cause.id)
     assert len(seen) >= 0.85 * len(plan.catalogue), "nearly every root cause was compared"
     assert vouched >= 0.9 * total, "the shortcut covers most events"
+    for ours, theirs in zip(direct, plain, strict=True):
+        assert len(ours) > 0
+        assert ours.table().equals(theirs.table())
 
 
 def _count(client, sql: str, **parameters) -> int:
