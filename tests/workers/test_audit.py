@@ -12,6 +12,8 @@ import httpx
 import msgspec
 import pytest
 
+from analysis import operations
+from analysis.clickhouse_source import ClickHouseSource
 from relay.envelope import serialize_envelope
 from relay.service import RelayService
 from stackwise.audit import reconcile
@@ -195,6 +197,11 @@ def test_mixed_traffic_reconciles_and_every_kind_of_difference_is_found(pipeline
     code, out = audit_cli("--project", "audited")
     assert code == 0, out
     assert "reconciled: 12 kept, 1 dropped with an outcome, 0 missing" in out
+    # The operations notebook shows the same reconciliation, per project and category.
+    totals = operations.reconciliation(ClickHouseSource.from_stack(stack))
+    shown = {row["category"]: row["kept"] for row in totals.to_dicts()}
+    assert shown == kept
+    assert operations.reconciliation_verdict(totals).startswith("Reconciled: every one of the 12")
 
     client = stack.clickhouse()
     # A lost row: an acknowledged event gone from its table.
@@ -220,6 +227,10 @@ def test_mixed_traffic_reconciles_and_every_kind_of_difference_is_found(pipeline
     assert code == 1
     assert "hours that do not reconcile" in out and "issues whose event count disagrees" in out
     assert "DIFFERENCES: 12 kept, 1 dropped with an outcome, 1 missing, 1 extra" in out
+    verdict = operations.reconciliation_verdict(
+        operations.reconciliation(ClickHouseSource.from_stack(stack))
+    )
+    assert verdict.startswith("Does not reconcile: 1 missing, 1 extra of 12 kept")
 
 
 def test_an_event_the_workers_have_not_grouped_is_pending_then_a_difference(pipeline):
