@@ -24,6 +24,8 @@ from stackwise.serve import running_workers, stack_broker
 from stackwise.storage import chdb_http
 from tests.support.clickhouse_server import wait_until
 from tests.support.relay_thread import free_port, serving
+from workers import operations as operations_checks
+from workers.context import WorkerContext
 
 _encode = msgspec.json.encode
 
@@ -233,8 +235,10 @@ def test_mixed_traffic_reconciles_and_every_kind_of_difference_is_found(pipeline
     assert verdict.startswith("Does not reconcile: 1 missing, 1 extra of 12 kept")
 
 
-def test_an_event_the_workers_have_not_grouped_is_pending_then_a_difference(pipeline):
-    stack, _broker, project_id, post = pipeline
+def test_an_event_the_workers_have_not_grouped_is_pending_then_a_difference_then_repaired(
+    pipeline, monkeypatch
+):
+    stack, broker, project_id, post = pipeline
     event_id = uuid.uuid4().hex
     post(serialize_envelope({"event_id": event_id}, [({"type": "event"}, _error(event_id, "E"))]))
     wait_until(lambda: _ledgered(stack, project_id) == 1, 30, "relay did not flush")
@@ -243,3 +247,15 @@ def test_an_event_the_workers_have_not_grouped_is_pending_then_a_difference(pipe
     late = audit(stack, project_id, settle_s=0)
     assert (late.ungrouped, late.missing, late.ok) == (1, 0, False)
     assert "1 ungrouped" in late.summary()
+
+    # Its queue message is lost (the relay's went to a queue no worker reads). The
+    # operations check sends the stored event to the workers again, named.
+    broker.flush_all()
+    monkeypatch.setattr(operations_checks, "LEDGER_SETTLE_S", 0.0)
+    check = operations_checks.check_ledger(WorkerContext(stack), broker)
+    assert check.breached
+    assert "1 ungrouped events sent to the workers again" in check.detail
+    with running_workers(stack, broker, schedule=False):
+        wait_until(lambda: _grouped(stack, [event_id]) == 1, 30, "the repair was not grouped")
+    assert audit(stack, project_id).ok
+    assert operations_checks.check_ledger(WorkerContext(stack), broker).value == 0
