@@ -22,7 +22,6 @@ from workers.lifecycle import age_substatuses
 log = logging.getLogger(__name__)
 
 
-
 def _error_counts(ctx: WorkerContext, days: list[date]) -> dict[tuple[int, date], tuple[int, int]]:
     rows = (
         ctx.clickhouse()
