@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import polars as pl
+import psycopg
 import pyarrow.parquet as pq
 from clickhouse_connect.driver.client import Client
+from psycopg.rows import dict_row
 
 from analysis.source_base import Source, Window, check_dataset, check_dims
 from analysis.tables import (
@@ -28,6 +31,7 @@ from analysis.tables import (
     conform,
     empty,
 )
+from core.audit import reconcile
 from core.queue import queue_depth
 from core.runtime import Stack, open_stack
 from core.settings import Settings
@@ -125,8 +129,6 @@ class ClickHouseSource(Source):
         if definition.store == "postgres":
             if not self.postgres_url:
                 return empty(definition, list(columns) if columns else None)
-            import psycopg
-
             with psycopg.connect(self.postgres_url) as conn:
                 frame = postgres_frame(conn, definition, projects)
             return frame.select(columns) if columns else frame
@@ -184,6 +186,8 @@ class ClickHouseSource(Source):
             from analysis.dashboards import time_queries
 
             return time_queries(self)
+        if name == "reconciliation":
+            return self._reconciliation(schema)
         exists = self.client.query(
             "SELECT count() FROM system.tables WHERE database = 'system' AND name = {n:String}",
             parameters={"n": name},
@@ -192,6 +196,30 @@ class ClickHouseSource(Source):
             return pl.DataFrame(schema=schema)
         frame = self._query(SYSTEM_SQL[name])
         return frame.select(pl.col(c).cast(t, strict=False) for c, t in schema.items())
+
+    def _reconciliation(self, schema: dict[str, Any]) -> pl.DataFrame:
+        """The audit over the last day; it needs PostgreSQL (issue counts) beside ClickHouse."""
+        if not self.postgres_url:
+            return pl.DataFrame(schema=schema)
+        now = datetime.now(UTC)
+        with psycopg.connect(self.postgres_url, row_factory=dict_row) as conn:
+            result = reconcile(self.client, conn, since=now - timedelta(days=1), until=now, now=now)
+        rows = [
+            {
+                "project_id": line.project_id,
+                "hour": line.hour,
+                "category": line.category,
+                "kept": line.accepted,
+                "dropped": sum(line.dropped.values()),
+                "stored": line.stored,
+                "missing": line.missing,
+                "extra": line.extra,
+                "grouped": line.grouped,
+                "ungrouped": line.ungrouped,
+            }
+            for line in result.lines
+        ]
+        return pl.DataFrame(rows, schema=schema)
 
     def queue_depth(self) -> dict[str, int] | None:
         if self.redis is None or self.settings is None:

@@ -141,3 +141,32 @@ def slow_queries(source: Source, *, limit: int = 20) -> pl.DataFrame:
         .sort("seconds", descending=True)
         .head(limit)
     )
+
+
+RECONCILED = ("missing", "extra", "ungrouped")
+
+
+def reconciliation(source: Source) -> pl.DataFrame:
+    """The audit of the last day per project and category (as `just audit` prints it):
+    kept by the relay, dropped with an outcome, stored, missing, extra, grouped, ungrouped."""
+    lines = source.system("reconciliation")
+    figures = ["kept", "dropped", "stored", "missing", "extra", "grouped", "ungrouped"]
+    return (
+        lines.group_by("project_id", "category")
+        .agg(pl.col(name).sum() for name in figures)
+        .sort("project_id", "category")
+    )
+
+
+def reconciliation_verdict(totals: pl.DataFrame) -> str:
+    """One sentence: reconciled, or how many events disagree and how."""
+    if totals.is_empty():
+        return "Nothing to reconcile: the relay kept no events in the last day."
+    sums = {name: int(totals[name].sum()) for name in ("kept", "dropped", *RECONCILED)}
+    if not any(sums[name] for name in RECONCILED):
+        return (
+            f"Reconciled: every one of the {sums['kept']:,} items the relay kept is stored "
+            f"once and every event grouped; {sums['dropped']:,} were dropped with an outcome."
+        )
+    problems = ", ".join(f"{sums[name]:,} {name}" for name in RECONCILED if sums[name])
+    return f"Does not reconcile: {problems} of {sums['kept']:,} kept (run `just audit`)."

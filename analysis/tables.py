@@ -242,6 +242,20 @@ SYSTEM_SCHEMAS: dict[str, dict[str, Any]] = {
         "memory_usage": pl.UInt64,
         "query": pl.String,
     },
+    # The audit's reconciliation of the last day (`core.audit`), per project, hour and
+    # category: what the relay kept, dropped with an outcome, stored and grouped.
+    "reconciliation": {
+        "project_id": pl.UInt64,
+        "hour": pl.Datetime("ms", "UTC"),
+        "category": pl.String,
+        "kept": pl.Int64,
+        "dropped": pl.Int64,
+        "stored": pl.Int64,
+        "missing": pl.Int64,
+        "extra": pl.Int64,
+        "grouped": pl.Int64,
+        "ungrouped": pl.Int64,
+    },
     # The dashboard queries timed by the workbench itself (`dashboards.time_queries`).
     "query_timings": {
         "query": pl.String,

@@ -19,11 +19,26 @@ def _(notebook_source, show):
     source = notebook_source()
     show.md(
         "# Operations\n\n"
-        "Ingestion rate, processing lag, queue depth, storage efficiency (from "
-        "ClickHouse's own system tables) and slow queries.\n\n"
+        "Whether every acknowledged event is accounted for, ingestion rate, processing "
+        "lag, queue depth, storage efficiency (from ClickHouse's own system tables) and "
+        "slow queries.\n\n"
         f"*Data: {source.label}*"
     )
     return (source,)
+
+
+@app.cell
+def _(operations, show, source):
+    _totals = operations.reconciliation(source)
+    show.stack(
+        show.md(
+            "## Accounting\n\nThe relay's ledger against what is stored and grouped over the "
+            "last day, as `just audit` reconciles it.\n\n"
+            f"**{operations.reconciliation_verdict(_totals)}**"
+        ),
+        show.table(_totals, title="per project and category"),
+    )
+    return
 
 
 @app.cell

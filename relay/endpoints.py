@@ -134,8 +134,8 @@ async def _accept(
         raise Unavailable(f"{e}; retry later", retry_after_s=10) from e
     metrics = deps.metrics
     metrics.count_items("accepted", result.accepted)
-    metrics.count_items("invalid", result.invalid)
     metrics.count_items("ignored", result.ignored)
+    # Invalid items are among the outcomes: counting them by item type too counted them twice.
     for (outcome, _, category), quantity in result.outcomes.items():
         metrics.items.labels(category, outcome).inc(quantity)
     headers = dict(CORS_HEADERS)

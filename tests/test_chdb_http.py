@@ -13,12 +13,18 @@ from tests.support.relay_thread import free_port
 
 
 @pytest.fixture
-def http_client(tmp_path):
+def http_client(chdb_dir):
+    # chdb opens one folder per process: the session's, with a database of this test's.
     port = free_port()
-    server = chdb_http.serve_in_background(str(tmp_path / "ch"), "127.0.0.1", port)
-    client = clickhouse_connect.get_client(dsn=f"http://127.0.0.1:{port}")
+    server = chdb_http.serve_in_background(str(chdb_dir), "127.0.0.1", port)
+    database = f"http_{uuid.uuid4().hex[:12]}"
+    admin = clickhouse_connect.get_client(dsn=f"http://127.0.0.1:{port}")
+    admin.command(f"CREATE DATABASE {database}")
+    client = clickhouse_connect.get_client(dsn=f"http://127.0.0.1:{port}", database=database)
     yield client
     client.close()
+    admin.command(f"DROP DATABASE {database}")
+    admin.close()
     server.shutdown()
     server.server_close()
 

@@ -7,24 +7,29 @@
 - a dashboard query slower than 1 s;
 - the ledger not reconciling over the last two hours: an event the relay acknowledged is
   missing, stored twice or left ungrouped, or an issue miscounts its events (the same
-  reconciliation as `just audit`, leaving five minutes for work in flight);
+  reconciliation as `just audit`, leaving five minutes for work in flight); ungrouped
+  events are sent to the workers again;
 - issues over their project's alert threshold (events per hour).
 Each breach becomes a notification, at most once per check per hour.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from core.audit import reconcile, ungrouped_batches
 from core.pg.issues import reads
 from core.pg.projects import all_configs
-from core.queue import queue_depth
-from workers.audit import reconcile
+from core.queue import PROCESS_EVENTS, enqueue, queue_depth
+from core.wire import encode_batch
 from workers.context import WorkerContext
 from workers.notifications import Notice, add_to_outbox, hour_key, issue_notice
+
+log = logging.getLogger(__name__)
 
 QUEUE_DEPTH_LIMIT = 1_000
 FAILURE_RATE_LIMIT = 0.01
@@ -91,21 +96,31 @@ def check_query_time(ctx: WorkerContext) -> Check:
     return Check("dashboard_query_seconds", time.perf_counter() - started, QUERY_SECONDS_LIMIT)
 
 
-def check_ledger(ctx: WorkerContext) -> Check:
-    """Differences between the relay's ledger, the stored rows and the issues."""
+def check_ledger(ctx: WorkerContext, broker=None) -> Check:
+    """Differences between the relay's ledger, the stored rows and the issues.
+
+    Stored events that no issue took (their queue message was lost: a Redis without
+    persistence restarted, say) are sent to the workers again, named: the alert says so,
+    and the next check finds them grouped."""
     now = datetime.now(UTC)
+    since = now - LEDGER_WINDOW
     with ctx.stack.pool.connection() as conn:
         result = reconcile(
-            ctx.clickhouse(),
-            conn,
-            since=now - LEDGER_WINDOW,
-            until=now,
-            now=now,
-            settle_s=LEDGER_SETTLE_S,
+            ctx.clickhouse(), conn, since=since, until=now, now=now, settle_s=LEDGER_SETTLE_S
         )
+    detail = result.summary()
+    if result.ungrouped and broker is not None:
+        batches = ungrouped_batches(
+            ctx.clickhouse(), since=since, until=now, now=now, settle_s=LEDGER_SETTLE_S
+        )
+        for batch in batches:
+            enqueue(broker, ctx.settings.queue_name, PROCESS_EVENTS, encode_batch(batch))
+        requeued = sum(len(b.stored[0].event_ids) for b in batches)
+        log.warning("ledger: %d stored events had no issue; sent to the workers again", requeued)
+        detail += f"; {requeued} ungrouped events sent to the workers again"
     differences = result.missing + result.extra + result.ungrouped
     differences += len(result.issue_differences)
-    return Check("ledger_differences", float(differences), 0.0, result.summary())
+    return Check("ledger_differences", float(differences), 0.0, detail)
 
 
 def _operations_notice(check: Check) -> Notice:
@@ -157,7 +172,7 @@ def run_checks(ctx: WorkerContext, broker) -> tuple[list[Check], list[int]]:
         check_failures(ctx),
         check_storage(ctx),
         check_query_time(ctx),
-        check_ledger(ctx),
+        check_ledger(ctx, broker),
     ]
     notices = [_operations_notice(c) for c in checks if c.breached]
     notices += threshold_notices(ctx)

@@ -21,8 +21,8 @@ from psycopg.rows import dict_row
 from rich.console import Console
 from rich.table import Table
 
+from core.audit import LedgerLine, Reconciliation, reconcile
 from core.pg import projects
-from workers.audit import LedgerLine, Reconciliation, reconcile
 
 console = Console(width=None if Console().is_terminal else 130)
 _SINCE = re.compile(r"^(\d+)([mhd])$")

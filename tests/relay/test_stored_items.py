@@ -214,3 +214,26 @@ def test_a_transaction_past_its_tables_retention_is_an_invalid_outcome_not_a_los
         f"WHERE event_id IN ('{uuid.UUID(recent_id)}', '{uuid.UUID(expired_id)}')"
     )
     assert [row[0] for row in stored.result_rows] == [recent_id]
+
+
+def _item_metric(relay, item_type: str, outcome: str) -> float:
+    text = relay.http.get("/metrics").text
+    line = f'relay_items_total{{item_type="{item_type}",outcome="{outcome}"}} '
+    return sum(float(row.split()[-1]) for row in text.splitlines() if row.startswith(line))
+
+
+def test_an_invalid_item_is_counted_once_in_the_relays_metrics(relay):
+    from relay.envelope import serialize_envelope
+    from tests.relay.conftest import PUBLIC_KEY
+
+    before = _item_metric(relay, "error", "invalid") + _item_metric(relay, "event", "invalid")
+    event_id = uuid.uuid4().hex
+    body = serialize_envelope({"event_id": event_id}, [({"type": "event"}, b"[1, 2]")])
+    response = relay.http.post(
+        f"/api/{PROJECT_ID}/envelope/",
+        content=body,
+        headers={"X-Sentry-Auth": f"Sentry sentry_key={PUBLIC_KEY}"},
+    )
+    assert response.status_code == 200
+    after = _item_metric(relay, "error", "invalid") + _item_metric(relay, "event", "invalid")
+    assert after - before == 1

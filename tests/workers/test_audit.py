@@ -12,6 +12,9 @@ import httpx
 import msgspec
 import pytest
 
+from analysis import operations
+from analysis.clickhouse_source import ClickHouseSource
+from core.audit import reconcile
 from core.pg.projects import create_project, save_config
 from core.project_config import set_path
 from core.storage import chdb_http
@@ -21,7 +24,8 @@ from stackwise.cli import main
 from stackwise.serve import running_workers, stack_broker
 from tests.support.clickhouse_server import wait_until
 from tests.support.relay_thread import free_port, serving
-from workers.audit import reconcile
+from workers import operations as operations_checks
+from workers.context import WorkerContext
 
 _encode = msgspec.json.encode
 
@@ -195,6 +199,11 @@ def test_mixed_traffic_reconciles_and_every_kind_of_difference_is_found(pipeline
     code, out = audit_cli("--project", "audited")
     assert code == 0, out
     assert "reconciled: 12 kept, 1 dropped with an outcome, 0 missing" in out
+    # The operations notebook shows the same reconciliation, per project and category.
+    totals = operations.reconciliation(ClickHouseSource.from_stack(stack))
+    shown = {row["category"]: row["kept"] for row in totals.to_dicts()}
+    assert shown == kept
+    assert operations.reconciliation_verdict(totals).startswith("Reconciled: every one of the 12")
 
     client = stack.clickhouse()
     # A lost row: an acknowledged event gone from its table.
@@ -220,10 +229,16 @@ def test_mixed_traffic_reconciles_and_every_kind_of_difference_is_found(pipeline
     assert code == 1
     assert "hours that do not reconcile" in out and "issues whose event count disagrees" in out
     assert "DIFFERENCES: 12 kept, 1 dropped with an outcome, 1 missing, 1 extra" in out
+    verdict = operations.reconciliation_verdict(
+        operations.reconciliation(ClickHouseSource.from_stack(stack))
+    )
+    assert verdict.startswith("Does not reconcile: 1 missing, 1 extra of 12 kept")
 
 
-def test_an_event_the_workers_have_not_grouped_is_pending_then_a_difference(pipeline):
-    stack, _broker, project_id, post = pipeline
+def test_an_event_the_workers_have_not_grouped_is_pending_then_a_difference_then_repaired(
+    pipeline, monkeypatch
+):
+    stack, broker, project_id, post = pipeline
     event_id = uuid.uuid4().hex
     post(serialize_envelope({"event_id": event_id}, [({"type": "event"}, _error(event_id, "E"))]))
     wait_until(lambda: _ledgered(stack, project_id) == 1, 30, "relay did not flush")
@@ -232,3 +247,15 @@ def test_an_event_the_workers_have_not_grouped_is_pending_then_a_difference(pipe
     late = audit(stack, project_id, settle_s=0)
     assert (late.ungrouped, late.missing, late.ok) == (1, 0, False)
     assert "1 ungrouped" in late.summary()
+
+    # Its queue message is lost (the relay's went to a queue no worker reads). The
+    # operations check sends the stored event to the workers again, named.
+    broker.flush_all()
+    monkeypatch.setattr(operations_checks, "LEDGER_SETTLE_S", 0.0)
+    check = operations_checks.check_ledger(WorkerContext(stack), broker)
+    assert check.breached
+    assert "1 ungrouped events sent to the workers again" in check.detail
+    with running_workers(stack, broker, schedule=False):
+        wait_until(lambda: _grouped(stack, [event_id]) == 1, 30, "the repair was not grouped")
+    assert audit(stack, project_id).ok
+    assert operations_checks.check_ledger(WorkerContext(stack), broker).value == 0

@@ -15,6 +15,7 @@ Segments still in a relay's spool have no account yet; they appear once flushed.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 
 from core.pg.issues import reads
+from core.wire import EventBatch, StoredEvents
 
 # Categories whose rows carry an event id (errors, messages, security reports; transactions).
 EVENT_CATEGORIES = ("error", "default", "security")
@@ -228,6 +230,67 @@ def _issue_counts(
         and (group_id not in last_assigned or last_assigned[group_id] < settled)
     ]
     return len(expected), differences
+
+
+_UNGROUPED = """
+WITH due AS (
+    SELECT project_id, arrayJoin(event_ids) AS event_id FROM ingest_ledger FINAL
+    WHERE hour >= {{since:DateTime}} AND hour < {{until:DateTime}}
+      AND category IN {{event_categories:Array(String)}}
+      AND flushed_at < {{settled:DateTime64(3)}}{projects}
+)
+SELECT DISTINCT project_id, replaceAll(toString(event_id), '-', ''), toFloat64(timestamp)
+FROM events
+WHERE received_at >= {{since:DateTime}}
+  AND (project_id, event_id) IN (SELECT project_id, event_id FROM due)
+  AND (project_id, event_id) NOT IN (
+      SELECT project_id, event_id FROM event_groups WHERE event_id IN (SELECT event_id FROM due))
+LIMIT {{limit:UInt32}}
+"""
+
+
+def ungrouped_batches(
+    client: Client,
+    *,
+    since: datetime,
+    until: datetime,
+    now: datetime,
+    settle_s: float,
+    limit: int = 100_000,
+    batch_events: int = 1_000,
+) -> list[EventBatch]:
+    """Stored events that no issue has taken past the settling time, named in batches for
+    the workers (as the seeder's bulk loads are): re-sent, they are grouped once. The
+    batch id names its events, so sending the same repair twice stores it once."""
+    params = {
+        "since": since.replace(minute=0, second=0, microsecond=0),
+        "until": until.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1),
+        "settled": now - timedelta(seconds=settle_s),
+        "event_categories": list(EVENT_CATEGORIES),
+        "limit": limit,
+    }
+    rows = client.query(_UNGROUPED.format(projects=""), parameters=params).result_rows
+    by_project: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    for project_id, event_id, timestamp in rows:
+        by_project[project_id].append((event_id, timestamp))
+    batches = []
+    for project_id, events in sorted(by_project.items()):
+        events.sort()
+        for start in range(0, len(events), batch_events):
+            chunk = events[start : start + batch_events]
+            ids = [event_id for event_id, _ in chunk]
+            named = StoredEvents(
+                project_id=project_id,
+                # A millisecond of slack: the read compares these bounds as floats.
+                start=min(t for _, t in chunk) - 0.001,
+                end=max(t for _, t in chunk) + 0.001,
+                event_ids=ids,
+            )
+            digest = hashlib.blake2b("".join(ids).encode(), digest_size=16).hexdigest()
+            batches.append(
+                EventBatch(batch_id=f"repair-{digest}", created_at=now.timestamp(), stored=[named])
+            )
+    return batches
 
 
 def reconcile(
