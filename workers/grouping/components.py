@@ -76,9 +76,13 @@ class Component:
 
 
 class FrameComponent(Component):
-    """A frame; its children are shared, immutable, cached per frame identity."""
+    """A frame; its children are shared, immutable, cached per frame identity.
 
-    __slots__ = ("flat", "frame", "identifies")
+    `match` is, in explanations only, the frame as stack-trace rules saw it
+    (a stacktrace_rules.MatchFrame: its category and the rules that set it).
+    """
+
+    __slots__ = ("flat", "frame", "identifies", "match")
 
     def __init__(  # noqa: PLR0917
         self,
@@ -98,6 +102,7 @@ class FrameComponent(Component):
         self.flat = flat
         self.frame = frame
         self.identifies = identifies  # see FrameFacts.identifies
+        self.match = None
 
 
 class StacktraceComponent(Component):

@@ -2,7 +2,9 @@
 
 Two passes, like Sentry: before grouping, rules with `+app`/`-app` or
 `category=` change the frames themselves (rule by rule, so a later rule sees
-the in-app flag an earlier one set); while grouping, rules with `+group`/
+the in-app flag an earlier one set; within one rule, Sentry first finds every
+frame the rule matches and then applies it, where v1 applied it frame by
+frame as it matched, see Behaviour); while grouping, rules with `+group`/
 `-group` and the `max-frames`/`min-frames` variables change which frame
 components contribute. Which rules can match a frame by its identity (path,
 module, function, package, family) is found through an index (`rule_index`)
@@ -44,12 +46,22 @@ def slice_range(seq: Sequence, index: int, range_: str | None) -> Sequence:
 class Enhancements:
     """Compiled stack-trace rules; immutable."""
 
-    def __init__(self, rules: tuple[StacktraceRule, ...]) -> None:
+    def __init__(
+        self,
+        rules: tuple[StacktraceRule, ...],
+        *,
+        match_before_applying: bool = False,
+        package_retry: bool = False,
+    ) -> None:
         self.rules = rules
+        self.match_before_applying = match_before_applying
         self.modifier_ids = frozenset(i for i, r in enumerate(rules) if r.modifies_frames)
         self.updater_ids = frozenset(i for i, r in enumerate(rules) if r.updates_grouping)
+        # Rules that need a frame with a category: most stacks (Python, JavaScript...)
+        # have none and skip them (see FramePreparer and grouping_matches).
+        self.category_only_ids = frozenset(i for i, r in enumerate(rules) if r.needs_category)
         self._exception_sensitive = any(r.exception_matchers for r in rules)
-        self._index = {family: FamilyIndex(rules, family) for family in _FAMILIES}
+        self._index = {family: FamilyIndex(rules, family, package_retry) for family in _FAMILIES}
 
     def exception_key(self, exception: SingleException | None) -> tuple:
         """What of the exception any rule can look at (part of memo keys)."""
@@ -89,13 +101,14 @@ class Enhancements:
         if not candidates:
             return
         fields = exception_fields(exception)
-        for rule, index in self.iter_matches(candidates, identity, match_frames, fields):
-            for action in rule.actions:
-                if isinstance(action, FlagAction) and action.key == "app":
-                    for position in _range_indices(len(match_frames), index, action.range):
-                        match_frames[position].in_app = action.flag
-                elif isinstance(action, VarAction) and action.name == "category":
-                    match_frames[index].category = str(action.value)
+        if not self.match_before_applying:
+            for rule, index in self.iter_matches(candidates, identity, match_frames, fields):
+                _modify(rule, index, match_frames)
+            return
+        for rule_id in sorted(candidates):
+            matched = list(self.iter_matches(frozenset((rule_id,)), identity, match_frames, fields))
+            for rule, index in matched:
+                _modify(rule, index, match_frames)
 
     def grouping_matches(
         self,
@@ -107,8 +120,25 @@ class Enhancements:
         candidates = _union(identity) & self.updater_ids
         if not candidates or match_frames is None:
             return []
+        if not any(frame.category for frame in match_frames):
+            candidates -= self.category_only_ids
         fields = exception_fields(exception)
         return list(self.iter_matches(candidates, identity, match_frames, fields))
+
+
+def _modify(rule: StacktraceRule, index: int, match_frames: list[MatchFrame]) -> None:
+    """Apply a rule's in-app and category actions to the frame it matched."""
+    for action in rule.actions:
+        if isinstance(action, FlagAction) and action.key == "app":
+            for position in _range_indices(len(match_frames), index, action.range):
+                frame = match_frames[position]
+                if frame.in_app is not action.flag:
+                    frame.app_rule = rule.text
+                frame.in_app = action.flag
+        elif isinstance(action, VarAction) and action.name == "category":
+            frame = match_frames[index]
+            frame.category = str(action.value)
+            frame.category_rule = rule.text
 
 
 def _union(identity: list[frozenset[int]]) -> frozenset[int]:

@@ -35,8 +35,11 @@ Requirements = tuple[tuple[str, int], ...]
 class FieldTable:
     """The distinct matchers of one family's rules on one frame field."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, package_retry: bool = False) -> None:
         self.key = key
+        # Path matchers (and, per version, package ones) also try a relative
+        # value with a leading slash.
+        self._retries_slash = key == "path" or (key == "package" and package_retry)
         self.matchers: list[Matcher] = []
         self._ids: dict[tuple[str, bool], int] = {}
         self._negated: frozenset[int] = _NONE
@@ -85,9 +88,8 @@ class FieldTable:
             return False
         if value in self._literals or prefilter.match(value) is not None:
             return True
-        # Path matchers also try a relative path with a leading slash.
         return (
-            self.key == "path"
+            self._retries_slash
             and not value.startswith("/")
             and prefilter.match("/" + value) is not None
         )
@@ -96,8 +98,11 @@ class FieldTable:
 class FamilyIndex:
     """The rules that can match frames of one family, anchored on a field matcher."""
 
-    def __init__(self, rules: tuple[StacktraceRule, ...], family: str) -> None:
+    def __init__(
+        self, rules: tuple[StacktraceRule, ...], family: str, package_retry: bool = False
+    ) -> None:
         probe = MatchFrame(family, None, None, None, None, None, None)
+        self._package_retry = package_retry
         self.tables: dict[str, FieldTable] = {}
         self.always: list[tuple[int, Requirements]] = []
         self.anchored: dict[tuple[str, int], list[tuple[int, Requirements]]] = {}
@@ -114,7 +119,9 @@ class FamilyIndex:
         for matcher in rule.frame_matchers:
             if matcher.key == "family":
                 continue
-            table = self.tables.setdefault(matcher.key, FieldTable(matcher.key))
+            table = self.tables.get(matcher.key)
+            if table is None:
+                table = self.tables[matcher.key] = FieldTable(matcher.key, self._package_retry)
             required = (matcher.key, table.add(matcher))
             requirements.append(required)
             if anchor is None and not matcher.negated:
