@@ -177,9 +177,10 @@ def run(
     explain: bool,
     text: bool = False,
     skip_invalid: bool = False,
-    errors: TextIO = sys.stderr,
+    errors: TextIO | None = None,
 ) -> int:
     """Group every line; the exit status (2 at the first invalid line unless skipped)."""
+    errors = errors or sys.stderr
     encoder = msgspec.json.Encoder()
     for number, line in enumerate(source, start=1):
         if not line.strip():

@@ -305,7 +305,7 @@ def _parse_rule(cursor: Cursor, package_retry: bool) -> StacktraceRule:
     if not actions:
         raise cursor.error("expected an action (like +app, -group or max-frames=3)")
     return StacktraceRule(
-        text=cursor.text[: cursor.pos].strip(),
+        text=" ".join(cursor.text[: cursor.pos].split()),
         frame_matchers=tuple(m for m in matchers if m.key in _IDENTITY_KEYS),
         state_matchers=tuple(m for m in matchers if m.key in ("app", "category")),
         exception_matchers=tuple(m for m in matchers if m.key in _EXCEPTION_CANONICAL),
