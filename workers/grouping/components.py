@@ -11,6 +11,10 @@ to hash), and matching Sentry's hashes means keeping the quirk.
 from __future__ import annotations
 
 from hashlib import md5
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workers.grouping.stacktrace_rules import MatchFrame
 
 
 class Component:
@@ -102,7 +106,7 @@ class FrameComponent(Component):
         self.flat = flat
         self.frame = frame
         self.identifies = identifies  # see FrameFacts.identifies
-        self.match = None
+        self.match: MatchFrame | None = None
 
 
 class StacktraceComponent(Component):

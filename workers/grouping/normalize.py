@@ -191,7 +191,7 @@ class FramePreparer:
         )
         facts = msgspec.structs.replace(facts, children=self._shared_children(facts.children))
         recursion_key = (abs_path, frame.package, frame.module, filename, function)
-        none = frozenset()
+        none: frozenset[int] = frozenset()
         info = FrameInfo(
             filename, abs_path, function, raw_function, facts, none, none, recursion_key
         )
