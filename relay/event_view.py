@@ -173,9 +173,11 @@ class EventView(msgspec.Struct):
     def has_singular(self) -> bool:
         exception = self.exception
         bare = isinstance(exception, _Exceptions) and exception.values is None
-        if bare and _single_exception(exception):
-            return True
-        return _is_singular(self.threads) or _is_singular(self.breadcrumbs)
+        return (
+            (bare and _single_exception(exception))  # type: ignore[arg-type]
+            or _is_singular(self.threads)
+            or _is_singular(self.breadcrumbs)
+        )
 
     def trace_id(self) -> str | None:
         trace = self.contexts.trace if self.contexts else None
