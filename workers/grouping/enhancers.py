@@ -79,13 +79,27 @@ class Enhancements:
         identity: list[frozenset[int]],
         match_frames: list[MatchFrame],
         exception: dict[str, str | None],
+        *,
+        frozen_categories: bool = False,
     ) -> Iterator[tuple[StacktraceRule, int]]:
-        """(rule, frame index) pairs, rule by rule in order, frames in order."""
+        """(rule, frame index) pairs, rule by rule in order, frames in order.
+
+        `frozen_categories`: no category changes while this runs, so a rule that
+        needs one category only visits the frames that have it.
+        """
+        by_category: dict[str, list[int]] | None = None
+        everything = range(len(match_frames))
         for rule_id in sorted(candidate_ids):
             rule = self.rules[rule_id]
             if not all(m(exception) for m in rule.exception_matchers):
                 continue
-            for index in range(len(match_frames)):
+            indices: Sequence[int] = everything
+            required = rule.required_category if frozen_categories else None
+            if required is not None:
+                if by_category is None:
+                    by_category = _frames_by_category(match_frames)
+                indices = by_category.get(required, ())
+            for index in indices:
                 if rule_id in identity[index] and _context_matches(rule, match_frames, index):
                     yield rule, index
 
@@ -106,7 +120,10 @@ class Enhancements:
                 _modify(rule, index, match_frames)
             return
         for rule_id in sorted(candidates):
-            matched = list(self.iter_matches(frozenset((rule_id,)), identity, match_frames, fields))
+            one = frozenset((rule_id,))
+            matched = list(
+                self.iter_matches(one, identity, match_frames, fields, frozen_categories=True)
+            )
             for rule, index in matched:
                 _modify(rule, index, match_frames)
 
@@ -123,7 +140,17 @@ class Enhancements:
         if not any(frame.category for frame in match_frames):
             candidates -= self.category_only_ids
         fields = exception_fields(exception)
-        return list(self.iter_matches(candidates, identity, match_frames, fields))
+        return list(
+            self.iter_matches(candidates, identity, match_frames, fields, frozen_categories=True)
+        )
+
+
+def _frames_by_category(match_frames: list[MatchFrame]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for index, frame in enumerate(match_frames):
+        if frame.category:
+            out.setdefault(frame.category, []).append(index)
+    return out
 
 
 def _modify(rule: StacktraceRule, index: int, match_frames: list[MatchFrame]) -> None:

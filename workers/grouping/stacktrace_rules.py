@@ -130,6 +130,15 @@ class StacktraceRule:
         return self.text.split(" ->")[0]
 
     @property
+    def required_category(self) -> str | None:
+        """The category a frame must have for the rule to match it, when one literal
+        `category:` matcher says so (lets matching skip every other frame)."""
+        for matcher in self.state_matchers:
+            if matcher.key == "category" and not matcher.negated and is_literal(matcher.pattern):
+                return matcher.pattern
+        return None
+
+    @property
     def needs_category(self) -> bool:
         """Whether the rule can only match a stack where some frame has a category."""
         matchers = (*self.state_matchers, *self.caller, *self.callee)
@@ -150,6 +159,11 @@ class StacktraceRule:
             or (isinstance(a, VarAction) and a.name != "category")
             for a in self.actions
         )
+
+
+def is_literal(pattern: str) -> bool:
+    """Whether a glob matches only its own text."""
+    return not any(char in pattern for char in "*?[{\\")
 
 
 def field_regex(key: str, pattern: str) -> re.Pattern[str]:
