@@ -35,7 +35,7 @@ import ipaddress
 import itertools
 import re
 
-from workers.grouping.parameterize import trim_to_two_lines
+from workers.grouping.parameterize import message_normalizer
 
 _TLDS = (
     "com|net|org|jp|de|uk|fr|br|it|ru|es|me|gov|pl|ca|au|cn|co|in|nl|edu|info|eu|ch|id|at|kr|"
@@ -126,8 +126,6 @@ PARAMETERIZATION_REGEX = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in
 # Every pattern needs a digit, "@", ".", ":", "=", or a run of 8 hex letters:
 # text without any of them is returned untouched without running the big regex.
 _MAY_MATCH = re.compile(r"[0-9@.:=]|[a-fA-F]{8}")
-_CACHE: dict[str, str] = {}
-_CACHE_MAX = 65536
 # uniq_id: at least one switch between lower, upper and digit per this many characters.
 UNIQ_ID_CHARS_PER_SWITCH = 3
 
@@ -169,12 +167,4 @@ def parameterize(text: str) -> str:
     return PARAMETERIZATION_REGEX.sub(_placeholder, text)
 
 
-def normalize_message(message: str) -> str:
-    """Sentry's normalize_message_for_grouping: two lines, then parameterized."""
-    cached = _CACHE.get(message)
-    if cached is None:
-        cached = parameterize(trim_to_two_lines(message))
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.clear()
-        _CACHE[message] = cached
-    return cached
+normalize_message = message_normalizer(parameterize)
