@@ -352,3 +352,12 @@ def test_a_rule_is_matched_on_every_frame_before_it_changes_any():
     v1 = group(event, GroupingConfig.build("v1", stacktrace_rules=rules), explain=True)
     assert functions(v2) == ["B", "C"]
     assert functions(v1) == []
+
+
+def test_a_frame_the_sdk_did_not_mark_matches_app_no():
+    rules = "family:native app:no function:vendor_decode -group"
+    event = crash([frame("main", filename="main.cpp"), frame("vendor_decode")])
+    v2 = group(event, GroupingConfig.build("v2", stacktrace_rules=rules), explain=True)
+    v1 = group(event, GroupingConfig.build("v1", stacktrace_rules=rules), explain=True)
+    assert functions(v2) == ["main"]
+    assert functions(v1) == ["main", "vendor_decode"]

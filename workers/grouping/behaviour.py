@@ -29,6 +29,9 @@ class Behaviour:
     package_retries_leading_slash: bool
     # True: a frame without a function is matched as "<unknown>" (Sentry).
     missing_function_is_unknown: bool
+    # True: a frame the SDK did not mark is matched as not in app (`app:no`), as
+    # Sentry's enhancer sees it. False: it matches neither `app:yes` nor `app:no`.
+    unset_in_app_matches_no: bool
 
     # -- frames -----------------------------------------------------------------
     # True: a native frame's file basename contributes beside its function

@@ -159,8 +159,7 @@ def _modify(rule: StacktraceRule, index: int, match_frames: list[MatchFrame]) ->
         if isinstance(action, FlagAction) and action.key == "app":
             for position in _range_indices(len(match_frames), index, action.range):
                 frame = match_frames[position]
-                if frame.in_app is not action.flag:
-                    frame.app_rule = rule.text
+                frame.app_rule = rule.text
                 frame.in_app = action.flag
         elif isinstance(action, VarAction) and action.name == "category":
             frame = match_frames[index]

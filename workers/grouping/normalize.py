@@ -139,6 +139,7 @@ class FramePreparer:
         self.behaviour = behaviour
         # What a frame without a function matches as (Sentry: "<unknown>").
         self._unknown_function = "<unknown>" if behaviour.missing_function_is_unknown else None
+        self._unset_in_app = False if behaviour.unset_in_app_matches_no else None
         self._identities: dict[tuple, FrameInfo] = {}
         self._children: dict[tuple, Component] = {}
         self._frames: dict[tuple[str, Frame], PreparedFrame] = {}
@@ -291,9 +292,14 @@ class FramePreparer:
         if any(p.info.rule_ids for p in prepared) or (
             any(p.info.category_rule_ids for p in prepared) and _sdk_category(frames)
         ):
-            unknown = self._unknown_function
             match_frames = [
-                make_match_frame(p.info, frame, platform, unknown_function=unknown)
+                make_match_frame(
+                    p.info,
+                    frame,
+                    platform,
+                    unknown_function=self._unknown_function,
+                    unset_in_app=self._unset_in_app,
+                )
                 for frame, p in zip(frames, prepared, strict=True)
             ]
             identity = [p.info.rule_ids | p.info.category_rule_ids for p in prepared]

@@ -346,10 +346,16 @@ def parse_stacktrace_rules(
 
 
 def make_match_frame(
-    info, frame: Frame, event_platform: str | None, *, unknown_function: str | None = None
+    info,
+    frame: Frame,
+    event_platform: str | None,
+    *,
+    unknown_function: str | None = None,
+    unset_in_app: bool | None = None,
 ) -> MatchFrame:
     """`info` carries the normalized paths and function (a normalize.FrameInfo);
-    `unknown_function` is what a frame without a function matches as."""
+    `unknown_function` is what a frame without a function matches as, and
+    `unset_in_app` what a frame without an in-app flag does."""
     path = info.abs_path or info.filename
     package = frame.package
     return MatchFrame(
@@ -358,6 +364,6 @@ def make_match_frame(
         frame.module,
         normalize_path(package).lower() if package else None,
         normalize_path(path).lower() if path else None,
-        frame.in_app,
+        unset_in_app if frame.in_app is None else frame.in_app,
         frame.data.category if frame.data is not None else None,
     )
