@@ -354,8 +354,9 @@ def test_a_rule_is_matched_on_every_frame_before_it_changes_any():
     assert functions(v1) == []
 
 
-def test_a_frame_the_sdk_did_not_mark_matches_app_no():
-    rules = "family:native app:no function:vendor_decode -group"
+def test_a_frame_the_sdk_did_not_mark_matches_app_no_while_rules_set_categories():
+    # (Rules that change contributions see unmarked frames as out of app in both.)
+    rules = "family:native app:no function:vendor_decode category=vendor\ncategory:vendor -group"
     event = crash([frame("main", filename="main.cpp"), frame("vendor_decode")])
     v2 = group(event, GroupingConfig.build("v2", stacktrace_rules=rules), explain=True)
     v1 = group(event, GroupingConfig.build("v1", stacktrace_rules=rules), explain=True)
