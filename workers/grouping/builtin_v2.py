@@ -20,9 +20,11 @@ in its rule language. In order:
    plus the few frame rules per platform (transpiler helpers, Node's task
    queues, the Dart SDK).
 
-Crash reporters' and Sentry SDKs' own frames are out of app but still count,
-as in Sentry (v1 ignored them). Throw frames are not dropped themselves (v1
-dropped `abort`, `raise`, `std::terminate`, `pthread_kill`).
+The Sentry SDKs' Rust, JavaScript and native C frames are out of app but
+still count, as in Sentry (v1 ignored the Rust and JavaScript ones); the
+crash reporters' machinery (SentryCrash/KSCrash, crashpad, breakpad) does not
+count. Throw frames are not dropped themselves (v1 dropped `abort`, `raise`,
+`std::terminate`, `pthread_kill`).
 
 Built-in fingerprint rules are Sentry's `javascript@2024-02-02`: webpack's
 ChunkLoadError is one issue, React hydration errors one issue per transaction,
@@ -53,6 +55,11 @@ family:native package:/system/**                                -app
 family:native package:/apex/**                                  -app
 family:native package:/vendor/**                                -app
 family:native package:c:/windows/**                             -app
+family:native package:**/ntdll.dll                              -app
+family:native package:**/kernel32.dll                           -app
+family:native package:**/kernelbase.dll                         -app
+family:native package:**/ucrtbase.dll                           -app
+family:native package:**/vcruntime*.dll                         -app
 
 ## Native: macOS app bundles and builds under a home directory
 family:native package:**.app/Contents/**                        +app
@@ -72,6 +79,7 @@ family:native function:alloc::*                                 -app
 family:native function:__rust_*                                 -app
 family:native function:sentry::*                                -app
 family:native function:sentry_*::*                              -app
+family:native function:backtrace::*                             -app -group
 
 ## Rust: panics. What runs after the panic started is not the bug
 family:native function:std::panicking::begin_panic              ^-app -app ^-group
@@ -129,7 +137,7 @@ module:org.slf4j.*                                              -app
 module:ch.qos.logback.*                                         -app
 module:org.chromium.*                                           -app
 module:com.facebook.react.*                                     -app
-module:io.sentry.*                                              -app
+module:io.sentry.*                                              -app -group
 
 ## Dart: the SDK's own libraries (native and compiled to JavaScript)
 path:dart:**                                                    -app -group
@@ -280,6 +288,15 @@ family:native package:**/FirebaseCrashlytics.framework/**       category=telemet
 family:native package:**/libsentry.so                           category=telemetry
 family:native package:**/sentry.dll                             category=telemetry
 family:native category:telemetry                                -app
+## ... and the crash reporters' own machinery never counts
+family:native function:kscm_*                                   -group
+family:native function:kscrash*                                 -group
+family:native function:sentrycrash*                             -group
+family:native function:SentryCrash*                             -group
+family:native package:**/Sentry.framework/**                    -group
+family:native function:google_breakpad::*                       -group
+family:native function:crashpad::*                              -group
+family:native function:_mh_execute_header                       -app -group
 
 ## internals: language runtimes and out-of-app machinery
 family:native package:**/libart.so                              category=internals
