@@ -11,7 +11,12 @@ from urllib.parse import urlsplit
 
 from psycopg.types.json import Jsonb
 
-from stackwise.project_config import ProjectConfig, config_to_dict, parse_config
+from stackwise.project_config import (
+    ProjectConfig,
+    config_to_dict,
+    new_project_config,
+    parse_config,
+)
 from stackwise.storage.postgres import Pool
 
 DEMO_PROJECT_SLUG = "demo"
@@ -66,9 +71,9 @@ def create_project(
         raise ProjectError(f"invalid slug {slug!r}: use lowercase letters, digits, - and _")
     with pool.connection() as conn:
         row = conn.execute(
-            "INSERT INTO projects (slug, name) VALUES (%s, %s) ON CONFLICT (slug) DO NOTHING "
-            "RETURNING *",
-            (slug, name or slug),
+            "INSERT INTO projects (slug, name, config) VALUES (%s, %s, %s) "
+            "ON CONFLICT (slug) DO NOTHING RETURNING *",
+            (slug, name or slug, Jsonb(config_to_dict(new_project_config()))),
         ).fetchone()
         if row is None:
             raise ProjectError(f"project {slug!r} already exists")

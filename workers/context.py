@@ -11,7 +11,7 @@ from clickhouse_connect.driver.client import Client
 
 from stackwise.project_config import GroupingSettings, ProjectConfig, parse_config
 from stackwise.runtime import Stack
-from workers.grouping import GroupingConfig, RuleSyntaxError
+from workers.grouping import VERSIONS, GroupingConfig, RuleSyntaxError
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,11 @@ _PROJECT_CONFIG_TTL_S = 5.0
 class ProjectRules:
     config: ProjectConfig
     grouping: GroupingConfig
+    # The version a project is moving from, with its rules, until it expires.
+    secondary: GroupingConfig | None = None
+
+    def secondary_grouping(self, now_s: float) -> GroupingConfig | None:
+        return self.secondary if self.config.grouping.secondary_active(now_s) else None
 
 
 @dataclass
@@ -59,18 +64,24 @@ class WorkerContext:
             found = {row["id"]: parse_config(row["config"]) for row in rows}
             for project_id in stale:
                 config = found.get(project_id, ProjectConfig())
-                rules = ProjectRules(config, self._grouping(config.grouping, project_id))
-                self._projects[project_id] = (now, rules)
+                settings = config.grouping
+                secondary = None
+                if settings.secondary_version in VERSIONS:
+                    secondary = self._grouping(settings, project_id, settings.secondary_version)
+                grouping = self._grouping(settings, project_id, settings.version)
+                self._projects[project_id] = (now, ProjectRules(config, grouping, secondary))
         return {p: self._projects[p][1] for p in project_ids}
 
-    def _grouping(self, settings: GroupingSettings, project_id: int) -> GroupingConfig:
-        key = (settings.version, settings.fingerprint_rules, settings.stacktrace_rules)
+    def _grouping(
+        self, settings: GroupingSettings, project_id: int, version: str
+    ) -> GroupingConfig:
+        key = (version, settings.fingerprint_rules, settings.stacktrace_rules)
         with self._lock:
             config = self._built.get(key)
             if config is None:
                 try:
                     config = GroupingConfig.build(
-                        settings.version,
+                        version,
                         fingerprint_rules=settings.fingerprint_rules,
                         stacktrace_rules=settings.stacktrace_rules,
                     )
@@ -81,6 +92,6 @@ class WorkerContext:
                         project_id,
                         e,
                     )
-                    config = GroupingConfig.build(settings.version)
+                    config = GroupingConfig.build(version)
                 self._built[key] = config
         return config
