@@ -63,7 +63,7 @@ audit *args:
 ai *args:
     {{python}} -m stackwise ai "$@"
 
-# fingerprint JSON Lines events: just fingerprint FILE [--rules RULES_FILE]
+# fingerprint JSON Lines events: just fingerprint FILE [--explain] [--version v1] [--rules RULES_FILE] [--skip-invalid]
 fingerprint *args:
     {{python}} -m workers.grouping "$@"
 

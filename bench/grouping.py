@@ -2,14 +2,16 @@
 
     uv run python bench/grouping.py
 
-Measures `group_events` on JSON bytes for three typical events (a Python
-exception with 15 frames, a minified JavaScript error, a message-only log),
-their even mix, and a replay of 1,000,000 stored events drawn from many root
-causes. Every event is a distinct byte string (new ids, timestamps, line
-numbers per release, values), as storage would return them. Times are CPU
-time of this single-threaded process, i.e. per core. Ends with one summary line:
+Measures `group_events` on JSON bytes for four typical events (a Python
+exception with 15 frames, a minified JavaScript error, a message-only log, a
+sentry-native crash with 14 frames through libc and libstdc++), their even
+mix, and a replay of 1,000,000 stored events drawn from many root causes, for
+every grouping version (v1 and v2). Every event is a distinct byte string (new
+ids, timestamps, addresses, line numbers per release, values), as storage
+would return them. Times are CPU time of this single-threaded process, i.e.
+per core. Ends with one summary line; the target holds for each version's mix:
 
-    bench grouping: <figures> (target >= 20000 events/s per core) ok|short
+    bench grouping: v1 <figures> | v2 <figures> (target >= 20000 events/s per core) ok|short
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import uuid
 
 import msgspec
 
-from workers.grouping import get_config, group_events
+from workers.grouping import VERSIONS, get_config, group_events
 
 TARGET_EVENTS_PER_S = 20_000
 POOL_SIZE = 3_000
@@ -152,11 +154,65 @@ def message_event(rng: random.Random, cause: int = 0) -> bytes:
     return encode(event)
 
 
-MAKERS = {"python15": python_event, "minified_js": javascript_event, "message": message_event}
+def native_event(rng: random.Random, cause: int = 0) -> bytes:
+    """A sentry-native crash: start-up, std::function, allocator and app frames."""
+    release = rng.randrange(3)
+    libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+    game = "/opt/game/bin/game"
+    names = [
+        ("_start", game),
+        ("__libc_start_main", libc),
+        ("main", game),
+        ("Engine::Run()", game),
+        (f"World::Update{cause % 9}(float)", game),
+        ("std::function<void (float)>::operator()(float) const", game),
+        (f"Systems::Physics{cause}::Step(float)", game),
+        ("std::vector<Body, std::allocator<Body> >::_M_realloc_insert(Body const&)", game),
+        (f"Body::Integrate{cause % 5}(float)", game),
+        ("operator new(unsigned long)", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"),
+        ("malloc", libc),
+        ("_int_malloc", libc),
+        ("malloc_printerr", libc),
+        ("abort", libc),
+    ]
+    frames = []
+    for i, (function, package) in enumerate(names):
+        frame = {
+            "instruction_addr": hex(0x55D1C2B60000 + rng.getrandbits(20)),
+            "image_addr": "0x55d1c2b00000",
+            "function": function,
+            "package": package,
+        }
+        if package == game:
+            frame["filename"] = f"src{i}.cpp"
+            frame["abs_path"] = f"/build/r{release}/src/src{i}.cpp"
+            frame["lineno"] = 10 + (cause * 7 + i * 13 + release * 3) % 300
+        frames.append(frame)
+    event = _common(rng, "native")
+    event["sdk"] = {"name": "sentry.native", "version": "0.7.5"}
+    event["exception"] = {
+        "values": [
+            {
+                "type": "SIGABRT",
+                "value": "Abort",
+                "mechanism": {"type": "signalhandler", "synthetic": True, "handled": False},
+                "stacktrace": {"frames": frames},
+            }
+        ]
+    }
+    return encode(event)
 
 
-def throughput(events: list[bytes], repeat: int) -> float:
-    config = get_config()
+MAKERS = {
+    "python15": python_event,
+    "minified_js": javascript_event,
+    "message": message_event,
+    "native14": native_event,
+}
+
+
+def throughput(events: list[bytes], repeat: int, version: str) -> float:
+    config = get_config(version)
     group_events(events[:BATCH], config)  # warm caches as a running worker has
     # CPU time of this (single-threaded) process: events per second per core,
     # unaffected by whatever else the machine runs.
@@ -170,27 +226,39 @@ def throughput(events: list[bytes], repeat: int) -> float:
 def replay_pool(rng: random.Random) -> list[bytes]:
     """Distinct stored events from many root causes, a realistic mix of kinds."""
     makers = list(MAKERS.values())
-    return [makers[i % 3](rng, cause=rng.randrange(REPLAY_ROOT_CAUSES)) for i in range(30_000)]
+    return [
+        makers[i % len(makers)](rng, cause=rng.randrange(REPLAY_ROOT_CAUSES)) for i in range(30_000)
+    ]
+
+
+def measure(version: str, pools: dict[str, list[bytes]], replay: list[bytes]) -> dict[str, float]:
+    print(f"grouping version {version}")
+    figures: dict[str, float] = {}
+    for name, pool in pools.items():
+        figures[name] = throughput(pool, 3, version)
+        print(f"{name:>12}: {figures[name]:>9,.0f} events/s ({len(pool[0]):,} bytes each)")
+    mix = [event for kinds in zip(*pools.values(), strict=True) for event in kinds]
+    figures["mix"] = throughput(mix, 3, version)
+    print(f"{'typical mix':>12}: {figures['mix']:>9,.0f} events/s")
+    figures["replay_1M"] = throughput(replay, 1, version)
+    print(f"{'replay 1M':>12}: {figures['replay_1M']:>9,.0f} events/s")
+    return figures
 
 
 def main() -> int:
     rng = random.Random(7)
-    figures: dict[str, float] = {}
     pools = {
         name: [make(rng, cause=i % 50) for i in range(POOL_SIZE)] for name, make in MAKERS.items()
     }
-    for name, pool in pools.items():
-        figures[name] = throughput(pool, repeat=3)
-        print(f"{name:>12}: {figures[name]:>9,.0f} events/s ({len(pool[0]):,} bytes each)")
-    mix = [event for trio in zip(*pools.values(), strict=True) for event in trio]
-    figures["mix"] = throughput(mix, repeat=3)
-    print(f"{'typical mix':>12}: {figures['mix']:>9,.0f} events/s")
     pool = replay_pool(rng)
     replay = [pool[rng.randrange(len(pool))] for _ in range(REPLAY_EVENTS)]
-    figures["replay_1M"] = throughput(replay, repeat=1)
-    print(f"{'replay 1M':>12}: {figures['replay_1M']:>9,.0f} events/s")
-    verdict = "ok" if figures["mix"] >= TARGET_EVENTS_PER_S else "short"
-    summary = " ".join(f"{name}={value:.0f}/s" for name, value in figures.items())
+    figures = {version: measure(version, pools, replay) for version in sorted(VERSIONS)}
+    short = [v for v, f in figures.items() if f["mix"] < TARGET_EVENTS_PER_S]
+    verdict = "short" if short else "ok"
+    summary = " | ".join(
+        f"{version} " + " ".join(f"{name}={value:.0f}/s" for name, value in values.items())
+        for version, values in figures.items()
+    )
     print(
         f"bench grouping: {summary} (target >= {TARGET_EVENTS_PER_S} events/s per core) {verdict}"
     )

@@ -7,11 +7,20 @@ default, so an empty document is a valid configuration.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
 
 from core.errors import ConfigError
+
+# The grouping version a new project starts with (workers.grouping.GROUPING_VERSION;
+# a test keeps them equal). A stored configuration that never recorded a version
+# predates v2 and keeps meaning v1, so no existing project changes version unasked.
+NEW_PROJECT_GROUPING_VERSION = "v2"
+# How long a project moved to another grouping version keeps finding its issues by
+# the old version's hashes too (Sentry's grouping migration phase).
+GROUPING_TRANSITION_S = 30 * 24 * 3600
 
 
 class _Section(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -23,6 +32,14 @@ class GroupingSettings(_Section):
     # Sentry syntax, one rule per line (see the grouping engine for the grammar).
     fingerprint_rules: str = ""
     stacktrace_rules: str = ""
+    # During a move to another version, the old one ("" when none): an event whose
+    # hash finds no issue is looked up by its hash under this version as well, and
+    # an issue found so keeps the new hash too (Sentry's secondary grouping config).
+    secondary_version: str = ""
+    secondary_expires_unix_s: int = 0
+
+    def secondary_active(self, now_s: float) -> bool:
+        return bool(self.secondary_version) and now_s < self.secondary_expires_unix_s
 
 
 class RateLimitSettings(_Section):
@@ -122,8 +139,19 @@ def config_to_dict(config: ProjectConfig) -> dict[str, Any]:
     return msgspec.to_builtins(config)
 
 
-def set_path(config: ProjectConfig, dotted: str, value: Any) -> ProjectConfig:
-    """Return a copy of `config` with `dotted` (e.g. `sampling.enabled`) set to `value`."""
+def new_project_config() -> ProjectConfig:
+    """What a project starts with: the current grouping version, recorded."""
+    return ProjectConfig(grouping=GroupingSettings(version=NEW_PROJECT_GROUPING_VERSION))
+
+
+def set_path(
+    config: ProjectConfig, dotted: str, value: Any, *, now_s: float | None = None
+) -> ProjectConfig:
+    """Return a copy of `config` with `dotted` (e.g. `sampling.enabled`) set to `value`.
+
+    Changing `grouping.version` starts a transition: the old version becomes the
+    secondary one for GROUPING_TRANSITION_S from `now_s`, so existing issues keep
+    their events."""
     document = config_to_dict(config)
     *parents, leaf = dotted.split(".")
     node = document
@@ -135,4 +163,9 @@ def set_path(config: ProjectConfig, dotted: str, value: Any) -> ProjectConfig:
     if leaf not in node:
         raise ConfigError(f"unknown configuration path {dotted!r}")
     node[leaf] = value
+    old = config.grouping
+    if dotted == "grouping.version" and value != old.version:
+        now = time.time() if now_s is None else now_s
+        node["secondary_version"] = old.version
+        node["secondary_expires_unix_s"] = int(now) + GROUPING_TRANSITION_S
     return parse_config(document)

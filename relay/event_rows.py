@@ -76,13 +76,10 @@ class EventRows(_Rows):
         *,
         timestamp: float | None = None,
         event_type: str | None = None,
-        fields: PromotedFields | None = None,
     ) -> None:
         """One `events` row. `timestamp` and `event_type` are the relay's normalized
-        values; without them the payload's own (already normalized) fields are used.
-        `fields` are the payload's, when the caller read them already."""
-        if fields is None:
-            fields = decode_promoted(payload)
+        values; without them the payload's own (already normalized) fields are used."""
+        fields = decode_promoted(payload)
         exception = fields.raised()
         if timestamp is None:
             timestamp = _seconds(fields.timestamp, received_at)
@@ -121,10 +118,8 @@ class TransactionRows(_Rows):
         *,
         timestamp: float | None = None,
         start_timestamp: float | None = None,
-        fields: PromotedFields | None = None,
     ) -> None:
-        if fields is None:
-            fields = decode_promoted(payload)
+        fields = decode_promoted(payload)
         if timestamp is None:
             timestamp = _seconds(fields.timestamp, received_at)
         start = start_timestamp

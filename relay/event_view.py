@@ -16,8 +16,32 @@ import msgspec
 from core.event.accessors import interface_values
 
 
-class _ExceptionHead(msgspec.Struct):
+class _SingularHead(msgspec.Struct):
+    """`{"values": [...]}`, or (Relay's Values<T>) one bare item in its place: an
+    object with fields of the item and no `values`."""
+
     values: list[msgspec.Raw] | None = None
+    # Fields of a bare exception, thread or breadcrumb: any of them marks one.
+    type: Any = None
+    value: Any = None
+    stacktrace: Any = None
+    mechanism: Any = None
+    id: Any = None
+    crashed: Any = None
+    message: Any = None
+    category: Any = None
+    timestamp: Any = None
+
+    def is_singular(self) -> bool:
+        if self.values is not None:
+            return False
+        fields = (self.type, self.value, self.stacktrace, self.mechanism, self.id)
+        more = (self.crashed, self.message, self.category, self.timestamp)
+        return any(field is not None for field in (*fields, *more))
+
+
+def _is_singular(container: Any) -> bool:
+    return isinstance(container, _SingularHead) and container.is_singular()
 
 
 class EventHead(msgspec.Struct):
@@ -27,10 +51,16 @@ class EventHead(msgspec.Struct):
     platform: Any = None
     level: Any = None
     type: Any = None
-    exception: _ExceptionHead | list[msgspec.Raw] | None = None
+    exception: _SingularHead | list[msgspec.Raw] | None = None
+    threads: _SingularHead | list[msgspec.Raw] | None = None
+    breadcrumbs: _SingularHead | list[msgspec.Raw] | None = None
 
     def has_exception(self) -> bool:
-        return bool(interface_values(self.exception))
+        return _is_singular(self.exception) or bool(interface_values(self.exception))
+
+    def has_singular(self) -> bool:
+        """Whether an interface is one bare object that normalization wraps."""
+        return any(map(_is_singular, (self.exception, self.threads, self.breadcrumbs)))
 
 
 class Frame(msgspec.Struct):
@@ -77,8 +107,11 @@ class ExceptionView(msgspec.Struct):
             return None
 
 
-class _Exceptions(msgspec.Struct):
+class _Exceptions(ExceptionView):
+    """`{"values": [...]}` or one bare exception (see _SingularHead)."""
+
     values: list[ExceptionView] | None = None
+    mechanism: Any = None
 
 
 class _LogEntry(msgspec.Struct):
@@ -118,21 +151,41 @@ class EventView(msgspec.Struct):
     fingerprint: Any = None
     logentry: _LogEntry | None = None
     exception: _Exceptions | list[ExceptionView] | None = None
+    threads: _SingularHead | list[msgspec.Raw] | None = None
+    breadcrumbs: _SingularHead | list[msgspec.Raw] | None = None
     request: _Request | None = None
     user: _User | None = None
     contexts: _Contexts | None = None
 
     def exceptions(self) -> list[ExceptionView]:
-        return interface_values(self.exception)
+        values = self.exception
+        if isinstance(values, _Exceptions) and values.values is None and _single_exception(values):
+            return [ExceptionView(values.type, values.value, values.stacktrace)]
+        return interface_values(values)
 
     def has_exception(self) -> bool:
         return bool(self.exceptions())
+
+    def has_singular(self) -> bool:
+        exception = self.exception
+        bare = isinstance(exception, _Exceptions) and exception.values is None
+        return (
+            (bare and _single_exception(exception))  # type: ignore[arg-type]
+            or _is_singular(self.threads)
+            or _is_singular(self.breadcrumbs)
+        )
 
     def trace_id(self) -> str | None:
         trace = self.contexts.trace if self.contexts else None
         return trace.trace_id if trace and isinstance(trace.trace_id, str) else None
 
 
+def _single_exception(exception: _Exceptions) -> bool:
+    fields = (exception.type, exception.value, exception.mechanism)
+    return any(field is not None for field in fields) or exception.stacktrace != _NULL
+
+
+_NULL = msgspec.Raw(b"null")
 _decode_head = msgspec.json.Decoder(EventHead).decode
 _decode_view = msgspec.json.Decoder(EventView).decode
 

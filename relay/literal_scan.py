@@ -10,6 +10,7 @@ lowercased body; the tests hold the two engines to identical results.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Callable
@@ -50,11 +51,13 @@ class LiteralScanner:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._database)
-        self._database.scan(
-            data,
-            match_event_handler=lambda index, _start, end, _flags, _context: on_match(index, end),
-            scratch=scratch,
-        )
+        # When on_match returns True Hyperscan stops, and reports it as an exception.
+        with contextlib.suppress(hyperscan.ScanTerminated):
+            self._database.scan(
+                data,
+                match_event_handler=lambda index, _start, end, _flags, _ctx: on_match(index, end),
+                scratch=scratch,
+            )
 
     def _scan_with_find(self, data: bytes, on_match: OnMatch) -> None:
         lowered = data.lower()

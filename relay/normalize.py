@@ -2,8 +2,11 @@
 
 Fills `event_id`, `timestamp` (corrected for client clock drift using the
 envelope's `sent_at`, as Relay's ClockDriftProcessor does), `platform`, `level`
-and `type`; caps stack traces; scrubs obvious secrets. Everything else is kept as
-the SDK sent it: grouping and analysis read the original shape.
+and `type`; wraps an `exception`, `threads` or `breadcrumbs` sent as one bare
+object into `{"values": [object]}` (Relay's Values<T> accepts both: raven-go,
+for one, sends one exception object); caps stack traces; scrubs obvious
+secrets. Everything else is kept as the SDK sent it: grouping and analysis
+read the original shape.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from typing import Any
 import msgspec
 
 from core.event.accessors import interface_values, normalize_level, normalize_platform
-from core.event.promoted import PromotedFields
 from core.storage.retention import EVENTS_RETENTION_S, TRANSACTIONS_RETENTION_S
 from relay.errors import MALFORMED_JSON, BadRequest
 from relay.event_view import EventHead, EventView, read_head
@@ -29,6 +31,8 @@ MIN_CLOCK_DRIFT_S = 55 * 60
 MAX_FUTURE_S = 60
 
 SECURITY_TYPES = frozenset({"csp", "hpkp", "expectct", "expectstaple", "nel"})
+# Interfaces Relay reads as Values<T>: a list, {"values": [...]} or one bare item.
+VALUES_INTERFACES = ("exception", "threads", "breadcrumbs", "sentry.interfaces.Exception")
 
 
 class EventTooOld(BadRequest):
@@ -104,10 +108,18 @@ def normalize_event(
     event["received"] = received_at
     event["platform"] = normalize_platform(event.get("platform"))
     event["level"] = normalize_level(event.get("level"))
+    _wrap_bare_items(event)
     event["type"] = _infer_type(event, item_type)
     _cap_stacktraces(event)
     scrub_event(event, raw)
     return event
+
+
+def _wrap_bare_items(event: dict[str, Any]) -> None:
+    for name in VALUES_INTERFACES:
+        container = event.get(name)
+        if isinstance(container, dict) and container and "values" not in container:
+            event[name] = {"values": [container]}
 
 
 def _event_timestamp(value: Any, received_at: float, drift_s: float, item_type: str) -> float:
@@ -199,7 +211,7 @@ def normalize_payload(
     drift_s: float = 0.0,
     fallback_event_id: str | None = None,
     item_type: str = "event",
-    head: EventHead | EventView | PromotedFields | None = None,
+    head: EventHead | EventView | None = None,
     secrets_checked: bool = False,
 ) -> NormalizedEvent:
     """Normalize an event item. The common event (nothing to scrub, no over-long stack) is
@@ -219,7 +231,7 @@ def normalize_payload(
             head = read_head(raw)
         except MALFORMED_JSON as e:
             raise BadRequest(f"{item_type} is not valid JSON: {e}") from e
-    if head is None or _needs_rewrite(raw, secrets_checked):
+    if head is None or head.has_singular() or _needs_rewrite(raw, secrets_checked):
         try:
             event = _decode(raw)
         except MALFORMED_JSON as e:

@@ -4,7 +4,6 @@
                                     normalize one event item as the relay stores it
     EventRows / TransactionRows     `events` / `transactions` rows from stored payloads
     is_clean(part) / scrub(event)   the relay's secret check and scrubber
-    read_fields(payload)            an event's promoted fields, read once for both
     Rejected                        what `event_record` raises for an unusable event
 
 The request path (`ingest`) and the flusher write through these, and so does anything
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.event.promoted import PromotedFields, read_promoted
 from relay.errors import BadRequest, PayloadTooLarge
 from relay.event_rows import EventRows, TransactionRows
 from relay.event_view import EventView
@@ -34,7 +32,6 @@ __all__ = [
     "TransactionRows",
     "event_record",
     "is_clean",
-    "read_fields",
     "scrub",
 ]
 
@@ -53,13 +50,6 @@ def scrub(event: dict[str, Any]) -> None:
     scrub_event(event)
 
 
-def read_fields(payload: bytes) -> PromotedFields | None:
-    """The fields `event_record` and the row builders read, decoded once: pass them as
-    `head` and, while the record's payload is still `payload`, as the rows' `fields`.
-    None when some field has a shape they do not take (let each read its own then)."""
-    return read_promoted(payload)
-
-
 def event_record(
     payload: bytes,
     *,
@@ -70,13 +60,13 @@ def event_record(
     drift_s: float = 0.0,
     fallback_event_id: str | None = None,
     sample_rate: float = 1.0,
-    head: EventView | PromotedFields | None = None,
+    head: EventView | None = None,
     secrets_checked: bool = False,
 ) -> SpoolRecord:
     """The spool record the relay keeps for an `event`, `transaction` or `security` item.
 
     `event` is the payload already decoded (the relay built it); `head` the policy's view
-    of it, or its `read_fields`; `secrets_checked` that the caller assembled it from parts
+    of it; `secrets_checked` that the caller assembled it from parts
     that passed `is_clean`. Rejected for an unusable event, PayloadTooLarge past
     MAX_EVENT_BYTES."""
     if len(payload) > MAX_EVENT_BYTES:

@@ -140,25 +140,21 @@ def add_event(
     received_at: float,
 ) -> bool:
     """Normalize the event as the relay would and add its row; False if the relay would
-    reject it. Its fields are read once, for the normalization and for the row."""
+    reject it."""
     raw = _encode(rendered.payload)
     checked = secrets_checked(rendered)
-    fields = write.read_fields(raw) if checked else None
     try:
         record = write.event_record(
             raw,
             kind=rendered.kind,
             project_id=project_id,
             received_at=received_at,
-            head=fields,
             # To be rewritten: the dict as built spares decoding the bytes again.
             event=None if checked else rendered.payload,
             secrets_checked=checked,
         )
     except write.Rejected:
         return False
-    # Rewritten (an over-long stack): the fields read before no longer describe it.
-    stored_fields = fields if record.payload is raw else None
     if record.kind == "transaction":
         transactions.add(
             project_id,
@@ -167,7 +163,6 @@ def add_event(
             record.payload,
             timestamp=record.timestamp,
             start_timestamp=record.start_timestamp,
-            fields=stored_fields,
         )
     else:
         events.add(
@@ -177,7 +172,6 @@ def add_event(
             record.payload,
             timestamp=record.timestamp,
             event_type=record.event_type,
-            fields=stored_fields,
         )
     return True
 

@@ -98,3 +98,17 @@ def test_config_rejects_unknown_paths_wrong_types_and_bad_rules(cli):
     assert code == 2 and "sampling.enabled" in err
     code, _, err = cli("project", "config", "shop", "grouping.fingerprint_rules", "error.type:X")
     assert code == 2 and "grouping.fingerprint_rules" in err and "line 1" in err
+
+
+def test_moving_the_grouping_version_starts_a_transition_and_unknown_versions_are_refused(
+    cli, postgres_url
+):
+    cli("project", "create", "shop")
+    code, _, err = cli("project", "config", "shop", "grouping.version", "v9")
+    assert code == 2 and "unknown grouping version 'v9'" in err
+    assert cli("project", "config", "shop", "grouping.version", "v1")[0] == 0
+    with psycopg.connect(postgres_url) as conn:
+        (config,) = conn.execute("SELECT config FROM projects WHERE slug = 'shop'").fetchone()
+    grouping = config["grouping"]
+    assert (grouping["version"], grouping["secondary_version"]) == ("v1", "v2")
+    assert grouping["secondary_expires_unix_s"] > 0

@@ -1,10 +1,13 @@
 """Group assignment: one PostgreSQL transaction per batch, everything that follows from it.
 
-Resolve hashes (Redis cache, then one query), create missing issues, insert the
-occurrences, then — moved only by the occurrences this call really inserted —
-users, releases, counters, lifecycle rules (regressions, escalations) and the
-notifications outbox. A redelivered batch inserts no occurrence and so changes
-nothing. Follow-ups (deliveries, AI analyses) are returned, to be sent after commit.
+Resolve hashes (Redis cache, then one query; a hash still unknown whose event has
+an issue under the project's previous grouping version joins that issue and is
+attached to it, as Sentry's secondary grouping does during a move), create
+missing issues, insert the occurrences, then — moved only by the occurrences
+this call really inserted — users, releases, counters, lifecycle rules
+(regressions, escalations) and the notifications outbox. A redelivered batch
+inserts no occurrence and so changes nothing. Follow-ups (deliveries, AI
+analyses) are returned, to be sent after commit.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from core.pg.issues.batch import (
     GroupState,
     NewGroup,
     Occurrence,
+    attach_hashes,
     bump_group_counters,
     create_groups,
     lookup_hashes,
@@ -135,6 +139,21 @@ def _still_valid(conn: DbConnection, cached: dict[HashKey, int]) -> dict[HashKey
     return {key: group_id for key, group_id in cached.items() if group_id in alive}
 
 
+def _adopt_by_secondary(
+    conn: DbConnection, grouped: list[Grouped], unknown: set[HashKey]
+) -> dict[HashKey, int]:
+    """Unknown hashes whose event's previous-version hash has an issue: that issue
+    takes them (one lookup for the batch)."""
+    previous = {
+        g.key: g.secondary_key for g in grouped if g.key in unknown and g.secondary_key is not None
+    }
+    if not previous:
+        return {}
+    existing = lookup_hashes(conn, set(previous.values()))
+    adopted = {key: existing[old] for key, old in previous.items() if old in existing}
+    return attach_hashes(conn, adopted)
+
+
 def assign_groups(ctx: WorkerContext, grouped: list[Grouped]) -> Assignment:
     result = Assignment()
     keys = list({g.key for g in grouped})
@@ -143,6 +162,7 @@ def assign_groups(ctx: WorkerContext, grouped: list[Grouped]) -> Assignment:
         result.groups = _still_valid(conn, cached)
         missing = {k for k in keys if k not in result.groups}
         found = lookup_hashes(conn, missing)
+        found |= _adopt_by_secondary(conn, grouped, missing - set(found))
         to_create = {g.key: _new_group(g) for g in grouped if g.key in missing - set(found)}
         created_map, created = create_groups(conn, list(to_create.values()))
         result.groups |= found | created_map

@@ -3,10 +3,13 @@
 Events come inside the message (the relay's batches) or are named and read back
 from ClickHouse with one query per entry (bulk loads); either way every event is
 fingerprinted with its project's rules in one `group_events` call per project.
+A project moving to another grouping version is fingerprinted under the old one
+too, until the move's transition expires (see `assign`).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from core.event.accessors import normalize_level
@@ -28,6 +31,8 @@ class Grouped:
     environment: str
     release: str
     user_key: str
+    # The event's hash under the project's previous grouping version, during a move.
+    secondary_key: HashKey | None = None
 
 
 def load_stored(ctx: WorkerContext, stored: StoredEvents) -> list[QueuedEvent]:
@@ -75,10 +80,16 @@ def fingerprint_batch(ctx: WorkerContext, events: list[QueuedEvent]) -> list[Gro
     for event in events:
         by_project.setdefault(event.project_id, []).append(event)
     rules = ctx.project_rules(set(by_project))
+    now_s = time.time()
     grouped: list[Grouped] = []
     for project_id, project_events in by_project.items():
-        results = group_events([e.payload for e in project_events], rules[project_id].grouping)
-        for event, result in zip(project_events, results, strict=True):
+        payloads = [e.payload for e in project_events]
+        results = group_events(payloads, rules[project_id].grouping)
+        secondary = rules[project_id].secondary_grouping(now_s)
+        old_keys: list[HashKey | None] = [None] * len(payloads)
+        if secondary is not None:
+            old_keys = [(project_id, r.version, r.hash) for r in group_events(payloads, secondary)]
+        for event, result, old_key in zip(project_events, results, old_keys, strict=True):
             fields = decode_promoted(event.payload)
             grouped.append(
                 Grouped(
@@ -89,6 +100,7 @@ def fingerprint_batch(ctx: WorkerContext, events: list[QueuedEvent]) -> list[Gro
                     environment=str(fields.environment or "")[:64],
                     release=str(fields.release or "")[:250],
                     user_key=user_key(fields),
+                    secondary_key=old_key,
                 )
             )
     return grouped

@@ -12,7 +12,7 @@ from clickhouse_connect.driver.client import Client
 from core.pg import projects
 from core.project_config import GroupingSettings, ProjectConfig, parse_config
 from core.runtime import Stack
-from workers.grouping import GroupingConfig, RuleSyntaxError
+from workers.grouping import VERSIONS, GroupingConfig, RuleSyntaxError
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,11 @@ _PROJECT_CONFIG_TTL_S = 5.0
 class ProjectRules:
     config: ProjectConfig
     grouping: GroupingConfig
+    # The version a project is moving from, with its rules, until it expires.
+    secondary: GroupingConfig | None = None
+
+    def secondary_grouping(self, now_s: float) -> GroupingConfig | None:
+        return self.secondary if self.config.grouping.secondary_active(now_s) else None
 
 
 @dataclass
@@ -58,18 +63,24 @@ class WorkerContext:
             found = {p: parse_config(document) for p, document in documents.items()}
             for project_id in stale:
                 config = found.get(project_id, ProjectConfig())
-                rules = ProjectRules(config, self._grouping(config.grouping, project_id))
-                self._projects[project_id] = (now, rules)
+                settings = config.grouping
+                secondary = None
+                if settings.secondary_version in VERSIONS:
+                    secondary = self._grouping(settings, project_id, settings.secondary_version)
+                grouping = self._grouping(settings, project_id, settings.version)
+                self._projects[project_id] = (now, ProjectRules(config, grouping, secondary))
         return {p: self._projects[p][1] for p in project_ids}
 
-    def _grouping(self, settings: GroupingSettings, project_id: int) -> GroupingConfig:
-        key = (settings.version, settings.fingerprint_rules, settings.stacktrace_rules)
+    def _grouping(
+        self, settings: GroupingSettings, project_id: int, version: str
+    ) -> GroupingConfig:
+        key = (version, settings.fingerprint_rules, settings.stacktrace_rules)
         with self._lock:
             config = self._built.get(key)
             if config is None:
                 try:
                     config = GroupingConfig.build(
-                        settings.version,
+                        version,
                         fingerprint_rules=settings.fingerprint_rules,
                         stacktrace_rules=settings.stacktrace_rules,
                     )
@@ -80,6 +91,6 @@ class WorkerContext:
                         project_id,
                         e,
                     )
-                    config = GroupingConfig.build(settings.version)
+                    config = GroupingConfig.build(version)
                 self._built[key] = config
         return config

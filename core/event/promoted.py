@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from core.event.accessors import interface_values, message_text, raised_exception, text
+from core.event.accessors import message_text, raised_exception, text
 
 
 class _Exception(msgspec.Struct):
@@ -54,7 +54,6 @@ class _Contexts(msgspec.Struct):
 
 
 class PromotedFields(msgspec.Struct):
-    event_id: Any = None
     timestamp: Any = None
     start_timestamp: Any = None
     type: Any = None
@@ -71,9 +70,6 @@ class PromotedFields(msgspec.Struct):
     sdk: _Sdk | None = None
     contexts: _Contexts | None = None
     tags: dict[str, Any] | list[Any] | None = None
-
-    def has_exception(self) -> bool:
-        return bool(interface_values(self.exception))
 
     def raised(self) -> _Exception | None:
         return raised_exception(self.exception)
@@ -114,14 +110,6 @@ def decode_promoted(payload: bytes) -> PromotedFields:
             level=raw.get("level"),
             platform=raw.get("platform"),
         )
-
-
-def read_promoted(payload: bytes) -> PromotedFields | None:
-    """The fields when every one has the shape we read, else None (no partial answer)."""
-    try:
-        return _decode_lax(payload)
-    except msgspec.ValidationError:
-        return None
 
 
 def user_key(fields: PromotedFields) -> str:

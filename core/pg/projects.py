@@ -15,7 +15,12 @@ from urllib.parse import urlsplit
 from psycopg.types.json import Jsonb
 
 from core.errors import ProjectError
-from core.project_config import ProjectConfig, config_to_dict, parse_config
+from core.project_config import (
+    ProjectConfig,
+    config_to_dict,
+    new_project_config,
+    parse_config,
+)
 from core.storage.postgres import DbConnection, Pool
 
 DEMO_PROJECT_SLUG = "demo"
@@ -71,9 +76,9 @@ def create_project(
         raise ProjectError(f"invalid slug {slug!r}: use lowercase letters, digits, - and _")
     with pool.connection() as conn:
         row = conn.execute(
-            "INSERT INTO projects (slug, name) VALUES (%s, %s) ON CONFLICT (slug) DO NOTHING "
-            "RETURNING *",
-            (slug, name or slug),
+            "INSERT INTO projects (slug, name, config) VALUES (%s, %s, %s) "
+            "ON CONFLICT (slug) DO NOTHING RETURNING *",
+            (slug, name or slug, Jsonb(config_to_dict(new_project_config()))),
         ).fetchone()
         if row is None:
             raise ProjectError(f"project {slug!r} already exists")

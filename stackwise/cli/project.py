@@ -115,10 +115,16 @@ def parse_value(text: str) -> Any:
 def _validate_rules(path: str, value: Any) -> None:
     from workers.grouping import (
         RuleSyntaxError,
+        get_version,
         validate_fingerprint_rules,
         validate_stacktrace_rules,
     )
 
+    if path in ("grouping.version", "grouping.secondary_version") and value != "":
+        try:
+            get_version(str(value))
+        except ValueError as e:
+            raise ConfigError(f"{path}: {e}") from e
     validators = {
         "grouping.fingerprint_rules": validate_fingerprint_rules,
         "grouping.stacktrace_rules": validate_stacktrace_rules,

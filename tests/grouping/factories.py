@@ -37,7 +37,7 @@ def expected_hash(*values: str) -> str:
 
 
 def group(event: dict[str, Any], config: GroupingConfig | None = None, **kw) -> GroupingResult:
-    return group_event(event, config or get_config(), **kw)
+    return group_event(event, config or get_config("v1"), **kw)
 
 
 def py_frame(module="app.views", function="handle", *, in_app=True, lineno=10, **extra) -> dict:

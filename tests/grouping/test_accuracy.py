@@ -38,7 +38,7 @@ def test_labelled_corpus_is_grouped_accurately():
     rows = [json.loads(line) for line in CORPUS.read_text().splitlines()]
     labels = [row["label"] for row in rows]
     results = group_events(
-        [msgspec.json.encode(row["event"]) for row in rows], GroupingConfig.build()
+        [msgspec.json.encode(row["event"]) for row in rows], GroupingConfig.build("v1")
     )
     precision, recall = pairwise_scores(labels, [r.hash for r in results])
     print(

@@ -16,7 +16,7 @@ from workers.grouping import GroupingConfig
 
 
 def rules(text: str) -> GroupingConfig:
-    return GroupingConfig.build(fingerprint_rules=text)
+    return GroupingConfig.build("v1", fingerprint_rules=text)
 
 
 def test_a_client_fingerprint_replaces_grouping():

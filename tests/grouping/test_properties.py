@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.grouping.factories import exception_event, group, message_event, native_frame, py_frame
+from workers.grouping import get_config
+
+VERSIONS = ["v1", "v2"]
 
 identifiers = st.text(string.ascii_lowercase, min_size=3, max_size=12)
 numbers = st.integers(min_value=-(10**12), max_value=10**12)
@@ -35,23 +39,29 @@ TEMPLATES = [
 ]
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=300)
 @given(st.sampled_from(TEMPLATES), kinds, st.data())
-def test_ids_numbers_and_addresses_in_messages_never_change_the_fingerprint(template, kind, data):
+def test_ids_numbers_and_addresses_in_messages_never_change_the_fingerprint(
+    version, template, kind, data
+):
     a, b = data.draw(KINDS[kind]), data.draw(KINDS[kind])
     assert (
-        group(message_event(template.format(a))).hash
-        == group(message_event(template.format(b))).hash
+        group(message_event(template.format(a)), get_config(version)).hash
+        == group(message_event(template.format(b)), get_config(version)).hash
     )
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=100)
 @given(st.sampled_from(TEMPLATES), kinds, st.data())
-def test_values_in_exceptions_without_stack_never_change_the_fingerprint(template, kind, data):
+def test_values_in_exceptions_without_stack_never_change_the_fingerprint(
+    version, template, kind, data
+):
     a, b = data.draw(KINDS[kind]), data.draw(KINDS[kind])
     first = exception_event("LookupError", template.format(a), None)
     second = exception_event("LookupError", template.format(b), None)
-    assert group(first).hash == group(second).hash
+    assert group(first, get_config(version)).hash == group(second, get_config(version)).hash
 
 
 def _stack(linenos, names):
@@ -61,6 +71,7 @@ def _stack(linenos, names):
     ]
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=100)
 @given(
     st.lists(identifiers, min_size=1, max_size=8, unique=True).flatmap(
@@ -73,19 +84,22 @@ def _stack(linenos, names):
     variable_values,
     variable_values,
 )
-def test_line_numbers_and_values_never_change_a_stack_fingerprint(data, value_a, value_b):
+def test_line_numbers_and_values_never_change_a_stack_fingerprint(version, data, value_a, value_b):
     names, lines_a, lines_b = data
-    first = group(exception_event("KeyError", value_a, _stack(lines_a, names)))
-    second = group(exception_event("KeyError", value_b, _stack(lines_b, names)))
+    first = group(exception_event("KeyError", value_a, _stack(lines_a, names)), get_config(version))
+    second = group(
+        exception_event("KeyError", value_b, _stack(lines_b, names)), get_config(version)
+    )
     assert first.hashes == second.hashes
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=100)
 @given(
     st.lists(st.integers(0, 2**48), min_size=3, max_size=3),
     st.lists(st.integers(0, 2**48), min_size=3, max_size=3),
 )
-def test_native_addresses_never_change_the_fingerprint(addresses_a, addresses_b):
+def test_native_addresses_never_change_the_fingerprint(version, addresses_a, addresses_b):
     def event(addresses):
         names = ["main", "app::run", "app::crash"]
         frames = [
@@ -93,22 +107,27 @@ def test_native_addresses_never_change_the_fingerprint(addresses_a, addresses_b)
         ]
         return exception_event("SIGSEGV", "Segfault", frames, platform="native")
 
-    assert group(event(addresses_a)).hash == group(event(addresses_b)).hash
+    assert (
+        group(event(addresses_a), get_config(version)).hash
+        == group(event(addresses_b), get_config(version)).hash
+    )
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=150)
 @given(st.lists(identifiers, min_size=2, max_size=6, unique=True), st.data())
-def test_changing_an_in_app_function_always_changes_the_fingerprint(names, data):
+def test_changing_an_in_app_function_always_changes_the_fingerprint(version, names, data):
     index = data.draw(st.integers(0, len(names) - 1))
     replacement = data.draw(identifiers.filter(lambda n: n != names[index]))
     changed = [*names]
     changed[index] = replacement
     lines = [10] * len(names)
-    first = group(exception_event("KeyError", "k", _stack(lines, names)))
-    second = group(exception_event("KeyError", "k", _stack(lines, changed)))
+    first = group(exception_event("KeyError", "k", _stack(lines, names)), get_config(version))
+    second = group(exception_event("KeyError", "k", _stack(lines, changed)), get_config(version))
     assert first.hash != second.hash
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=150)
 @given(
     st.sampled_from(["python", "javascript", "java", "native", "ruby", "php", "cocoa", "csharp"]),
@@ -117,16 +136,21 @@ def test_changing_an_in_app_function_always_changes_the_fingerprint(names, data)
     st.booleans(),
 )
 def test_changing_the_exception_type_always_changes_the_fingerprint(
-    platform, type_a, type_b, with_stack
+    version, platform, type_a, type_b, with_stack
 ):
     if type_a == type_b:
         type_b += "X"
     frames = [py_frame("app.views", "handle")] if with_stack else None
-    first = group(exception_event(type_a, "same value", frames, platform=platform))
-    second = group(exception_event(type_b, "same value", frames, platform=platform))
+    first = group(
+        exception_event(type_a, "same value", frames, platform=platform), get_config(version)
+    )
+    second = group(
+        exception_event(type_b, "same value", frames, platform=platform), get_config(version)
+    )
     assert first.hash != second.hash
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 @settings(max_examples=100)
 @given(
     st.recursive(
@@ -155,9 +179,9 @@ def test_changing_the_exception_type_always_changes_the_fingerprint(
         max_leaves=20,
     )
 )
-def test_arbitrary_json_never_raises(payload):
+def test_arbitrary_json_never_raises(version, payload):
     event = payload if isinstance(payload, dict) else {"exception": payload}
-    assert len(group(event, explain=True).hash) == 32
+    assert len(group(event, get_config(version), explain=True).hash) == 32
 
 
 mangled_names = st.text(string.ascii_letters + "$_", min_size=1, max_size=1) | st.tuples(

@@ -12,11 +12,17 @@ import pytest
 from tests.grouping.factories import exception_event, expected_hash, group, py_frame
 from workers.grouping import FALLBACK_HASH, GroupingConfig, get_config, group_event, group_events
 
-CORPUS = Path(__file__).parents[2] / "fixtures" / "grouping" / "labelled" / "events.jsonl"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "grouping"
+CORPUS = FIXTURES / "labelled" / "events.jsonl"
+VERSIONS = ["v1", "v2"]
 
 
 def corpus_events() -> list[dict]:
-    return [json.loads(line)["event"] for line in CORPUS.read_text().splitlines()]
+    """The seeder-shaped labelled set and the hand-written per-platform corpus."""
+    lines = CORPUS.read_text().splitlines()
+    for path in sorted((FIXTURES / "corpus").glob("*.jsonl")):
+        lines.extend(line for line in path.read_text().splitlines() if line.strip())
+    return [json.loads(line)["event"] for line in lines]
 
 
 @pytest.mark.parametrize(
@@ -34,10 +40,16 @@ def corpus_events() -> list[dict]:
         b'{"threads": {"values": [{"stacktrace": 3}]}, "tags": "x", "fingerprint": {"a": 1}}',
         b'{"logentry": 12, "message": ["x"], "checksum": 5, "platform": 3}',
         b'{"exception": [{"type": "E", "stacktrace": {"frames": [{"function": {"a": 1}}]}}]}',
+        b'{"exception": {"type": 5, "stacktrace": "x", "mechanism": []}}',
+        b'{"exception": {"value": "v", "stacktrace": {"frames": [{"function": "?"}]}}}',
+        b'{"threads": {"crashed": "yes", "stacktrace": {"frames": 4}}}',
+        b'{"stacktrace": {"frames": [{}]}, "exception": {"values": [{}]}}',
+        b'{"tags": [["transaction", 5]], "transaction": ["x"], "environment": 3}',
     ],
 )
-def test_malformed_events_degrade_without_raising(payload):
-    result = group_event(payload, get_config(), explain=True)
+@pytest.mark.parametrize("version", VERSIONS)
+def test_malformed_events_degrade_without_raising(payload, version):
+    result = group_event(payload, get_config(version), explain=True)
     assert len(result.hash) == 32
     assert result.hash == result.hashes[0]
 
@@ -75,17 +87,20 @@ def test_the_caller_dict_is_not_modified():
     assert json.dumps(event, sort_keys=True) == before
 
 
-def test_nothing_usable_gives_the_fallback():
-    assert group_event(b"{}", get_config()).hash == FALLBACK_HASH
+@pytest.mark.parametrize("version", VERSIONS)
+def test_nothing_usable_gives_the_fallback(version):
+    assert group_event(b"{}", get_config(version)).hash == FALLBACK_HASH
 
 
-def test_batch_bytes_and_dicts_agree_with_the_explained_path():
-    config = GroupingConfig.build()
+@pytest.mark.parametrize("version", VERSIONS)
+def test_batch_bytes_and_dicts_agree_with_the_explained_path(version):
+    config = GroupingConfig.build(version)
     events = corpus_events()
     payloads = [msgspec.json.encode(event) for event in events]
     batch = group_events(payloads, config)
+    explaining = GroupingConfig.build(version)
     for event, fast in zip(events, batch, strict=True):
-        explained = group_event(event, GroupingConfig.build(), explain=True)
+        explained = group_event(event, explaining, explain=True)
         assert (fast.hashes, fast.variant, fast.title) == (
             explained.hashes,
             explained.variant,
@@ -93,10 +108,11 @@ def test_batch_bytes_and_dicts_agree_with_the_explained_path():
         )
 
 
-def test_a_config_is_shared_safely_between_threads():
-    config = GroupingConfig.build()
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_config_is_shared_safely_between_threads(version):
+    config = GroupingConfig.build(version)
     payloads = [msgspec.json.encode(event) for event in corpus_events()]
-    expected = [r.hashes for r in group_events(payloads, GroupingConfig.build())]
+    expected = [r.hashes for r in group_events(payloads, GroupingConfig.build(version))]
     results: dict[int, list] = {}
 
     def work(index: int) -> None:

@@ -26,9 +26,19 @@ function:literal.name -group
 module:exact.module ^-group
 """
 
-MODULES = ["vendor.http", "vendor", "app.api", "app", "exact.module", "react-dom/client", None]
-FUNCTIONS = ["handle_get", "do_request", "std::panic", "literal.name", "main", "", None]
+MODULES = [
+    *("vendor.http", "vendor", "app.api", "app", "exact.module", "react-dom/client", None),
+    *("java.lang.Thread", "android.os.Looper", "kotlinx.coroutines.DispatchedTask"),
+]
+FUNCTIONS = [
+    *("handle_get", "do_request", "std::panic", "literal.name", "main", "", None),
+    *("abort", "std::__1::__function::__func<T>::operator()", "art_quick_invoke_stub"),
+    *("sentry_capture_event", "sentry_core::api::capture_error", "Foo.cold.1", "run", "<unknown>"),
+    *("__58-[NSURLSession dataTaskWithRequest:]_block_invoke", "operator new", "std::"),
+]
 PATHS = [
+    "org-dartlang-sdk:///dart-sdk/lib/async/zone.dart",
+    "dart:async/zone.dart",
     "/srv/app/node_modules/lodash/index.js",
     "src/app/main.js",
     "/home/u/src/app/a.js",
@@ -36,14 +46,19 @@ PATHS = [
     "app/views.py",
     None,
 ]
-PACKAGES = ["/usr/lib/libc.so", "/opt/myapp/bin/myapp", "/usr/lib64/x.so", None]
+PACKAGES = [
+    *("/usr/lib/libc.so", "/opt/myapp/bin/myapp", "/usr/lib64/x.so", None, "libvendor.so"),
+    *("/vendor/lib64/egl/libGLESv2_adreno.so", "libGLESv2.so", "c:\\windows\\system32\\ntdll.dll"),
+]
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_index_matches_every_rule_tried_one_by_one(seed):
-    version_rules = get_version("v1").enhancements
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_index_matches_every_rule_tried_one_by_one(seed, version):
+    retry = get_version(version).behaviour.package_retries_leading_slash
+    rules = get_version(version).enhancements + PROJECT_RULES
     enhancements = Enhancements(
-        parse_stacktrace_rules(version_rules) + parse_stacktrace_rules(PROJECT_RULES)
+        parse_stacktrace_rules(rules, package_retries_leading_slash=retry), package_retry=retry
     )
     rng = random.Random(seed)
     matched_any = 0

@@ -7,7 +7,7 @@ from workers.grouping import GroupingConfig
 
 
 def rules(text: str) -> GroupingConfig:
-    return GroupingConfig.build(stacktrace_rules=text)
+    return GroupingConfig.build("v1", stacktrace_rules=text)
 
 
 def frames():

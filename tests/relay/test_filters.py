@@ -190,3 +190,13 @@ def test_release_and_error_message_globs_and_ip_ranges():
 def test_disabled_filters_filter_nothing():
     payload = with_ua("Mozilla/5.0 (compatible; Googlebot/2.1)")
     assert filter_reason(payload, FilterSettings()) is None
+
+
+def test_a_single_exception_object_is_filtered_like_a_list_of_one():
+    settings = FilterSettings(error_messages=["*ChunkLoadError*"])
+    bare = event(exception={"type": "ChunkLoadError", "value": "Loading chunk 7 failed."})
+    assert [(e.type, e.value) for e in bare.exceptions()] == [
+        ("ChunkLoadError", "Loading chunk 7 failed.")
+    ]
+    assert filter_reason(bare, settings) == "error-message"
+    assert event(exception={}).exceptions() == []

@@ -1,10 +1,11 @@
 import time
 import uuid
 
+import msgspec
 import pytest
 
 from relay.errors import BadRequest
-from relay.normalize import EventTooOld, clock_drift_s, normalize_event
+from relay.normalize import EventTooOld, clock_drift_s, normalize_event, normalize_payload
 from relay.scrub import FILTERED, scrub_event
 
 NOW = 1_760_000_000.0
@@ -134,3 +135,43 @@ def test_received_time_is_recorded():
     before = time.time()
     event = normalize_event({}, received_at=before)
     assert event["received"] == before
+
+
+RAVEN_GO_ERROR = {
+    "platform": "go",
+    "sdk": {"name": "raven-go", "version": "0.2.0"},
+    "message": "dial tcp 10.0.3.7:5432: connect: connection refused",
+    "exception": {
+        "type": "*net.OpError",
+        "value": "dial tcp 10.0.3.7:5432: connect: connection refused",
+        "module": "net",
+        "stacktrace": {"frames": [{"filename": "db.go", "function": "Connect", "lineno": 18}]},
+    },
+}
+
+
+def test_one_bare_exception_object_is_stored_as_a_list_of_one_as_relay_does():
+    normalized = normalize_payload(msgspec.json.encode(RAVEN_GO_ERROR), received_at=NOW)
+    stored = msgspec.json.decode(normalized.payload)
+    assert normalized.type == "error"
+    assert stored["exception"] == {"values": [RAVEN_GO_ERROR["exception"]]}
+
+
+def test_bare_threads_and_breadcrumbs_are_wrapped_and_lists_left_alone():
+    event = {
+        "threads": {"id": 1, "crashed": True, "stacktrace": {"frames": []}},
+        "breadcrumbs": {"timestamp": NOW, "message": "clicked pay"},
+        "exception": {"values": [{"type": "E", "value": "v"}]},
+    }
+    normalized = normalize_payload(msgspec.json.encode(event), received_at=NOW)
+    stored = msgspec.json.decode(normalized.payload)
+    assert stored["threads"] == {"values": [event["threads"]]}
+    assert stored["breadcrumbs"] == {"values": [event["breadcrumbs"]]}
+    assert stored["exception"] == event["exception"]
+    listed = msgspec.json.encode({"exception": {"values": [{"type": "E"}]}, "threads": []})
+    assert normalize_payload(listed, received_at=NOW).payload == listed  # stored as sent
+
+
+def test_an_empty_exception_object_is_no_exception():
+    normalized = normalize_payload(b'{"exception": {}}', received_at=NOW)
+    assert normalized.type == "default"

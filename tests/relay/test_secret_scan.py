@@ -6,7 +6,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from relay.envelope import parse_envelope
@@ -94,6 +94,8 @@ def has_secret_key(node) -> bool:
 
 @settings(max_examples=400, deadline=None)
 @given(st.dictionaries(words, values, max_size=6), st.sampled_from([b"", b" ", b"\n  "]))
+# Hyperscan reports a scan the handler stopped as an exception; this one stops it.
+@example({"BEARER": None, "PRIVATE KEY": None}, b"")
 def test_no_secret_key_is_missed_and_the_engines_agree(event, spacing):
     raw = msgspec.json.encode(event)
     if spacing:  # SDKs differ in the whitespace they put around separators

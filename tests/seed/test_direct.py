@@ -43,9 +43,10 @@ def _plain_rows(rendered, raw: bytes, received_at: float, events, transactions) 
 
 def test_direct_rows_are_the_rows_the_relays_own_path_writes(pools):
     """Direct mode writes through the relay's write path, vouching for the secret scan
-    (parts checked once) and reading each event's fields once: where it vouches, the
-    relay's scan of the whole event finds nothing, and every row equals the one the
-    plain path writes, on (nearly) every root cause of the default catalogue."""
+    (parts checked once) and handing over the event as built when it is to be rewritten:
+    where it vouches, the relay's scan of the whole event finds nothing, and every row
+    equals the one the plain path writes, on (nearly) every root cause of the default
+    catalogue."""
     plan = SeedPlan(SeedOptions(events=6_000, seed=1, end=FIXED_END))
     received_at = plan.end + 3600
     direct = (write.EventRows(), write.TransactionRows())

@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from workers.grouping.behaviour import Behaviour
 from workers.grouping.enhancers import Enhancements
 from workers.grouping.event import decode_event
 from workers.grouping.explain import Explanation, describe_variant
@@ -59,6 +60,7 @@ class GroupingResult(msgspec.Struct, frozen=True, kw_only=True):
 @dataclass(frozen=True, slots=True)
 class GroupingConfig:
     version: str
+    behaviour: Behaviour
     fingerprint_rules: tuple[FingerprintRule, ...]  # project rules, then built-in ones
     enhancements: Enhancements
     preparer: FramePreparer
@@ -74,17 +76,23 @@ class GroupingConfig:
     ) -> GroupingConfig:
         """Parse rules once (raising RuleSyntaxError) into a reusable config."""
         spec = get_version(version)
+        behaviour = spec.behaviour
         project_rules = parse_fingerprint_rules(fingerprint_rules)
         builtin_rules = parse_fingerprint_rules(spec.fingerprints, is_builtin=True)
+        retry = behaviour.package_retries_leading_slash
         enhancements = Enhancements(
-            parse_stacktrace_rules(spec.enhancements) + parse_stacktrace_rules(stacktrace_rules)
+            parse_stacktrace_rules(spec.enhancements, package_retries_leading_slash=retry)
+            + parse_stacktrace_rules(stacktrace_rules, package_retries_leading_slash=retry),
+            match_before_applying=behaviour.rule_matches_before_applying,
+            package_retry=retry,
         )
         rules = project_rules + builtin_rules
         by_family = {
             family: tuple(rule for rule in rules if rule.may_match_family(family))
             for family in ("native", "javascript", "other")
         }
-        return cls(version, rules, enhancements, FramePreparer(enhancements), by_family)
+        preparer = FramePreparer(enhancements, behaviour)
+        return cls(version, behaviour, rules, enhancements, preparer, by_family)
 
 
 @cache
@@ -136,7 +144,9 @@ def _variants(prepared: PreparedEvent, config: GroupingConfig, explain: bool):
     rule = _match_rule(prepared, config)
     if rule is not None:
         fingerprint = list(rule.fingerprint)
-    ctx = Context(config.enhancements, explain, None if explain else config.caches)
+    ctx = Context(
+        config.enhancements, config.behaviour, explain, None if explain else config.caches
+    )
     builtin = rule is not None and rule.is_builtin
     return fingerprint, rule, compute_variants(prepared, ctx, fingerprint, builtin)
 

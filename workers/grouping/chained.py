@@ -3,8 +3,9 @@
 Every exception in `exception.values` contributes, in order (the cause first,
 as SDKs send them). Exception groups (mechanism.is_exception_group with
 exception_id/parent_id) are reduced first: with one distinct top-level
-exception, only its first-path chain counts; otherwise one of each distinct
-top-level exception plus the root group. Threads count only when no exception
+exception, only its first-path chain counts (from it down its first children,
+root to leaf, as Sentry hashes it; v1 hashes it leaf to root); otherwise one
+of each distinct top-level exception plus the root group. Threads count only when no exception
 contributes: the one crashed thread, else the one current thread, else the
 only thread.
 """
@@ -85,7 +86,9 @@ def _chain_components(exceptions, all_stacks, ctx: Context) -> dict[str, Compone
     out: dict[str, Component] = {}
     for name in VARIANTS:
         components = [variants[name] for variants in per_exception]
-        selected = filter_exception_groups(exceptions, components)
+        selected = filter_exception_groups(
+            exceptions, components, root_first=ctx.behaviour.exception_group_root_first
+        )
         if len(selected) == 1:
             out[name] = components[selected[0]]
         else:
@@ -94,7 +97,7 @@ def _chain_components(exceptions, all_stacks, ctx: Context) -> dict[str, Compone
 
 
 def filter_exception_groups(
-    exceptions: list[SingleException], components: list[Component]
+    exceptions: list[SingleException], components: list[Component], *, root_first: bool
 ) -> list[int]:
     """Indices of the exceptions that count, per Sentry's exception-group rules."""
     everything = list(range(len(exceptions)))
@@ -138,7 +141,8 @@ def filter_exception_groups(
         for _, group in itertools.groupby(tops, key=lambda i: components[i].hash() or "")
     ]
     if len(distinct) == 1:
-        return list(reversed(list(first_path(distinct[0]))))
+        path = list(first_path(distinct[0]))
+        return path if root_first else path[::-1]
     return [*distinct, by_id[0]]
 
 

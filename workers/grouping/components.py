@@ -11,6 +11,10 @@ to hash), and matching Sentry's hashes means keeping the quirk.
 from __future__ import annotations
 
 from hashlib import md5
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workers.grouping.stacktrace_rules import MatchFrame
 
 
 class Component:
@@ -76,9 +80,13 @@ class Component:
 
 
 class FrameComponent(Component):
-    """A frame; its children are shared, immutable, cached per frame identity."""
+    """A frame; its children are shared, immutable, cached per frame identity.
 
-    __slots__ = ("flat", "frame", "identifies")
+    `match` is, in explanations only, the frame as stack-trace rules saw it
+    (a stacktrace_rules.MatchFrame: its category and the rules that set it).
+    """
+
+    __slots__ = ("flat", "frame", "identifies", "match")
 
     def __init__(  # noqa: PLR0917
         self,
@@ -98,6 +106,7 @@ class FrameComponent(Component):
         self.flat = flat
         self.frame = frame
         self.identifies = identifies  # see FrameFacts.identifies
+        self.match: MatchFrame | None = None
 
 
 class StacktraceComponent(Component):

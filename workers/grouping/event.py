@@ -1,13 +1,14 @@
 """Inbound event Structs: only the fields grouping reads, decoded leniently.
 
 The event is what an SDK sent after the relay's light normalization, so shapes
-vary: `exception` is `{"values": [...]}` or a bare list, `logentry`/`message`
-a string or an object, `tags` a dict or a list of pairs, `threads` an object or
-a list. Unknown fields are ignored. A field of the wrong type is dropped (the
-rest of the event still groups) and anything that is not a JSON object becomes
-an empty event, which groups to the fallback hash: a worker never dies on one
-weird event. Structs are `gc=False` (JSON cannot make reference cycles), so
-millions of decoded frames never burden the garbage collector.
+vary: `exception` is `{"values": [...]}`, a bare list or (as Relay accepts it)
+one bare exception object, `logentry`/`message` a string or an object, `tags`
+a dict or a list of pairs, `threads` like `exception`. Unknown fields are
+ignored. A field of the wrong type is dropped (the rest of the event still
+groups) and anything that is not a JSON object becomes an empty event, which
+groups to the fallback hash: a worker never dies on one weird event. Structs
+are `gc=False` (JSON cannot make reference cycles), so millions of decoded
+frames never burden the garbage collector.
 """
 
 from __future__ import annotations
@@ -70,8 +71,20 @@ class SingleException(msgspec.Struct, gc=False):
     mechanism: Mechanism | None = None
 
 
-class ExceptionValues(msgspec.Struct, gc=False):
+class ExceptionValues(SingleException, gc=False):
+    """`{"values": [...]}`, or one bare exception when `values` is absent:
+    both decode here, and a grouping version decides whether the second counts."""
+
     values: list[SingleException | None] | None = None
+
+    def single(self) -> SingleException | None:
+        """The bare exception this object is, if it is one (Relay's Values<T>)."""
+        if self.values is not None:
+            return None
+        fields = (self.type, self.value, self.stacktrace, self.module, self.mechanism)
+        if all(field is None for field in fields):
+            return None
+        return SingleException(self.type, self.value, self.module, self.stacktrace, self.mechanism)
 
 
 class Thread(msgspec.Struct, gc=False):
@@ -80,8 +93,20 @@ class Thread(msgspec.Struct, gc=False):
     stacktrace: Stacktrace | None = None
 
 
-class ThreadValues(msgspec.Struct, gc=False):
+class ThreadValues(Thread, gc=False):
+    """`{"values": [...]}` or one bare thread (see ExceptionValues)."""
+
     values: list[Thread | None] | None = None
+    id: Any = None
+    name: str | None = None
+
+    def single(self) -> Thread | None:
+        if self.values is not None:
+            return None
+        fields = (self.crashed, self.current, self.stacktrace, self.id, self.name)
+        if all(field is None for field in fields):
+            return None
+        return Thread(self.crashed, self.current, self.stacktrace)
 
 
 class LogEntry(msgspec.Struct, gc=False):
@@ -139,6 +164,7 @@ class Event(msgspec.Struct, gc=False):
     tags: dict[str, Any] | list[Any] | None = None
     level: str | None = None
     logger: str | None = None
+    environment: str | None = None
     transaction: str | None = None
     culprit: str | None = None
     release: str | None = None

@@ -3,13 +3,16 @@
 A frame contributes its module (which wins over the filename), the filename's
 lowercased basename (not for URLs, "<anonymous>" or "[native code]"), the
 normalized function and, for javascript/node/python/php/ruby, the source line
-when it is at most 120 characters. Line and column numbers never count. Native
-frames drop the filename when a function is known ("function names usually
-describe a full namespace"). JavaScript frames trim `Object.foo` to `foo`,
-ignore unknown function names and drop eval / `new Function` / native-code
-frames entirely so different browsers group together. Generated code loses its
-per-run names (`generated`); minified JavaScript frames lose their per-build
-names (`minified`, a v1 rule beyond Sentry's).
+when it is at most 120 characters. Line and column numbers never count.
+JavaScript frames trim `Object.foo` to `foo`, ignore unknown function names and
+drop eval and native-code frames entirely so different browsers group
+together. Generated code loses its per-run names (`generated`).
+
+Per version (see Behaviour): native frames keep the file's basename beside the
+function (v2, newstyle:2023-01-11) or drop it when a function is known (v1, as
+Sentry's mobile config does); v1 also ignores more engines' names for
+anonymous and eval'd code and drops minified frames' per-build names
+(`minified`), rules beyond Sentry's.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import msgspec
 
 from workers.grouping import minified
+from workers.grouping.behaviour import Behaviour
 from workers.grouping.components import Component
 from workers.grouping.functions import family_for_platform, trim_function_name
 from workers.grouping.generated import RUBY_ERB, generated_filename, java_module, php_closure
@@ -26,15 +30,16 @@ from workers.grouping.generated import RUBY_ERB, generated_filename, java_module
 CONTEXT_LINE_PLATFORMS = frozenset({"javascript", "node", "python", "php", "ruby"})
 MAX_CONTEXT_LINE = 120
 _BASENAME = re.compile(r"[/\\]")
-_JS_UNKNOWN_FUNCTIONS = frozenset(
-    {
-        *("?", "<anonymous function>", "<anonymous>", "Anonymous function"),
-        # What every engine calls `new Function` code.
-        "anonymous",
-        # Safari's names for top-level code, which Chrome and Firefox leave unnamed.
-        *("global code", "module code"),
-    }
+# Sentry's unknown JavaScript function names.
+_JS_SENTRY_UNKNOWN_FUNCTIONS = frozenset(
+    {"?", "<anonymous function>", "<anonymous>", "Anonymous function"}
 )
+_JS_UNKNOWN_FUNCTIONS = _JS_SENTRY_UNKNOWN_FUNCTIONS | {
+    # What every engine calls `new Function` code.
+    "anonymous",
+    # Safari's names for top-level code, which Chrome and Firefox leave unnamed.
+    *("global code", "module code"),
+}
 _JS_LOW_QUALITY_PATHS = frozenset({"[native code]", "native code", "eval code", "<anonymous>"})
 # Firefox names eval'd code "page.js line 2 > eval", `new Function` code
 # "page.js line 2 > Function"; V8 "eval at f (page.js:1:2)".
@@ -170,6 +175,7 @@ def build_frame_facts(
     raw_function: str | None,
     context_line: str | None,
     sourcemap_used: bool,
+    behaviour: Behaviour,
 ) -> FrameFacts:
     """The frame component's children and base contribution (frame:v1)."""
     file_part = filename_component(abs_path, filename, platform)
@@ -188,7 +194,8 @@ def build_frame_facts(
     )
     family = family_for_platform(platform)
     is_minified = (
-        family == "javascript"
+        behaviour.minified_javascript
+        and family == "javascript"
         and not sourcemap_used
         and not (context_part is not None and context_part.contributes)
         and minified.is_bundle(abs_path, filename)
@@ -205,14 +212,24 @@ def build_frame_facts(
     children = [module_part, file_part, function_part]
     if context_part is not None:
         children.append(context_part)
-    if family == "native" and function_part.contributes and file_part.contributes:
+    if (
+        family == "native"
+        and not behaviour.native_filename_with_function
+        and function_part.contributes
+        and file_part.contributes
+    ):
         file_part.update(contributes=False, hint="discarded native filename for grouping stability")
     contributes = any(child.contributes for child in children)
     hint = None
     identifies = True
     if family == "javascript":
         contributes, hint = _javascript_fuzzing(
-            function_part, function, raw_function, abs_path, contributes
+            function_part,
+            function,
+            raw_function,
+            abs_path,
+            contributes,
+            behaviour.javascript_engine_names,
         )
         # A minified bundle's name alone does not say which code ran.
         named = (module_part, function_part) if is_minified else children
@@ -251,21 +268,25 @@ def _minified_parts(
     return function_part, file_part
 
 
-def _javascript_fuzzing(function_part, function, raw_function, abs_path, contributes):
+def _javascript_fuzzing(  # noqa: PLR0917
+    function_part, function, raw_function, abs_path, contributes, engine_names
+):
     """Disregard low-quality JavaScript frames consistently across browsers.
 
     Runs after the frame's `contributes` was computed, as in Sentry: ignoring the
     function here leaves the frame flagged as contributing even with no values.
+    `engine_names`: also the names and eval paths v1 adds to Sentry's.
     """
+    unknown = _JS_UNKNOWN_FUNCTIONS if engine_names else _JS_SENTRY_UNKNOWN_FUNCTIONS
     func = raw_function or function
     if func:
         func = func.rsplit(".", 1)[-1]
     if not func:
         function_part.update(contributes=False)
-    elif func in _JS_UNKNOWN_FUNCTIONS or func.endswith("/<"):
+    elif func in unknown or func.endswith("/<"):
         function_part.update(contributes=False, hint="ignored unknown function name")
     if func == "eval" or abs_path in _JS_LOW_QUALITY_PATHS:
         return False, "ignored low quality javascript frame"
-    if abs_path and _JS_DYNAMIC_PATH.search(abs_path):
+    if engine_names and abs_path and _JS_DYNAMIC_PATH.search(abs_path):
         return False, "ignored javascript frame of eval'd code"
     return contributes, None

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from core.event.accessors import interface_values as _values
+from core.event.accessors import interface_values
+from workers.grouping.behaviour import Behaviour
 from workers.grouping.components import Component, FrameComponent
 from workers.grouping.enhancers import Enhancements
 from workers.grouping.event import Event, Frame, LogEntry, SingleException, Stacktrace, Thread
@@ -49,7 +50,8 @@ class FrameInfo(msgspec.Struct, frozen=True, eq=False, gc=False):
     function: str | None
     raw_function: str | None
     facts: FrameFacts
-    rule_ids: frozenset[int]
+    rule_ids: frozenset[int]  # rules that may match the frame, but those below
+    category_rule_ids: frozenset[int]  # ... that need a frame with a category
     # Sentry's is_recursion_v1 compares abs_path, package, module, filename,
     # function (and line/column, compared per event).
     recursion_key: tuple
@@ -115,20 +117,30 @@ class PreparedEvent:
     stack: PreparedStack | None
     message: str | None  # the template when there is one (logentry.message)
     formatted: str | None
+    # Sentry copies level, logger, environment and transaction into the tags
+    # before rules run (see Behaviour.tags_from_event_fields).
+    tags_from_fields: bool = False
     _tags: list[tuple[str, str]] | None = None
 
     @property
     def tags(self) -> list[tuple[str, str]]:
         if self._tags is None:
-            self._tags = _tags(self.event.tags)
+            tags = _tags(self.event.tags)
+            if self.tags_from_fields:
+                tags = _with_field_tags(tags, self.event)
+            self._tags = tags
         return self._tags
 
 
 class FramePreparer:
     """Normalizes frames, caching per-identity work; safe to share across threads."""
 
-    def __init__(self, enhancements: Enhancements) -> None:
+    def __init__(self, enhancements: Enhancements, behaviour: Behaviour) -> None:
         self.enhancements = enhancements
+        self.behaviour = behaviour
+        # What a frame without a function matches as (Sentry: "<unknown>").
+        self._unknown_function = "<unknown>" if behaviour.missing_function_is_unknown else None
+        self._unset_in_app = False if behaviour.unset_in_app_matches_no else None
         self._identities: dict[tuple, FrameInfo] = {}
         self._children: dict[tuple, Component] = {}
         self._frames: dict[tuple[str, Frame], PreparedFrame] = {}
@@ -162,6 +174,8 @@ class FramePreparer:
     def _build(self, frame: Frame, platform: str, sourcemap_used: bool) -> FrameInfo:
         abs_path, filename = _relay_paths(frame.abs_path, frame.filename)
         function, raw_function = frame.function, frame.raw_function
+        if function == "?" and self.behaviour.relay_exception_normalization:
+            function = None  # Relay: "?" is no function
         if function and not raw_function:
             trimmed = trim_function_name(function, platform)
             if trimmed != function:
@@ -175,15 +189,27 @@ class FramePreparer:
             raw_function=raw_function,
             context_line=frame.context_line,
             sourcemap_used=sourcemap_used,
+            behaviour=self.behaviour,
         )
         facts = msgspec.structs.replace(facts, children=self._shared_children(facts.children))
         recursion_key = (abs_path, frame.package, frame.module, filename, function)
+        none: frozenset[int] = frozenset()
         info = FrameInfo(
-            filename, abs_path, function, raw_function, facts, frozenset(), recursion_key
+            filename, abs_path, function, raw_function, facts, none, none, recursion_key
         )
-        probe = make_match_frame(info, frame, platform)
+        probe = make_match_frame(info, frame, platform, unknown_function=self._unknown_function)
         rule_ids = self.enhancements.identity_matches(probe)
-        return FrameInfo(filename, abs_path, function, raw_function, facts, rule_ids, recursion_key)
+        category_only = self.enhancements.category_only_ids
+        return FrameInfo(
+            filename,
+            abs_path,
+            function,
+            raw_function,
+            facts,
+            rule_ids - category_only if rule_ids else rule_ids,
+            rule_ids & category_only if rule_ids else rule_ids,
+            recursion_key,
+        )
 
     def _shared_children(self, children: tuple[Component, ...]) -> tuple[Component, ...]:
         """Equal frame children as one object: distinct frames mostly differ in
@@ -262,12 +288,22 @@ class FramePreparer:
         prepared = tuple([self.prepared(frame, platform) for frame in frames])
         normalized = [p.frame for p in prepared]
         match_frames = None
-        if any(p.info.rule_ids for p in prepared):
+        # Rules that need a category matter only once some frame has one: from
+        # a rule (then some frame has other rules too) or from the SDK.
+        if any(p.info.rule_ids for p in prepared) or (
+            any(p.info.category_rule_ids for p in prepared) and _sdk_category(frames)
+        ):
             match_frames = [
-                make_match_frame(p.info, frame, platform)
+                make_match_frame(
+                    p.info,
+                    frame,
+                    platform,
+                    unknown_function=self._unknown_function,
+                    unset_in_app=self._unset_in_app,
+                )
                 for frame, p in zip(frames, prepared, strict=True)
             ]
-            identity = [p.info.rule_ids for p in prepared]
+            identity = [p.info.rule_ids | p.info.category_rule_ids for p in prepared]
             self.enhancements.apply_modifications(match_frames, identity, exception)
             for index, match_frame in enumerate(match_frames):
                 # Grouping rules see frames after unknown in-app became False.
@@ -279,6 +315,10 @@ class FramePreparer:
         return PreparedStack(
             normalized, prepared, exception, _recursive(normalized, prepared), match_frames
         )
+
+
+def _sdk_category(frames) -> bool:
+    return any(frame.data is not None and frame.data.category for frame in frames)
 
 
 def _recursive(frames: list[Frame], prepared: tuple[PreparedFrame, ...]) -> tuple[int, ...]:
@@ -311,8 +351,15 @@ def _relay_paths(abs_path: str | None, filename: str | None) -> tuple[str | None
 
 def prepare_event(event: Event, preparer: FramePreparer) -> PreparedEvent:
     platform = event.platform or "other"
-    exceptions = [_split_type(e) for e in _values(event.exception or event.legacy_exception)]
-    threads = [t for t in _values(event.threads) if t is not None]
+    behaviour = preparer.behaviour
+    singular = behaviour.singular_interfaces
+    exceptions = [
+        _split_type(e) for e in _values(event.exception or event.legacy_exception, singular)
+    ]
+    threads = [t for t in _values(event.threads, singular) if t is not None]
+    stacktrace = event.stacktrace
+    if behaviour.relay_exception_normalization:
+        exceptions, stacktrace = _relay_exceptions(exceptions, stacktrace)
     message, formatted = _logentry(event.logentry or event.message or event.legacy_message)
     return PreparedEvent(
         event=event,
@@ -321,10 +368,30 @@ def prepare_event(event: Event, preparer: FramePreparer) -> PreparedEvent:
         exception_stacks=[preparer.stack(e.stacktrace, platform, e) for e in exceptions],
         threads=threads,
         thread_stacks=[preparer.stack(t.stacktrace, platform, None) for t in threads],
-        stack=preparer.stack(event.stacktrace, platform, None),
+        stack=preparer.stack(stacktrace, platform, None),
         message=message,
         formatted=formatted,
+        tags_from_fields=behaviour.tags_from_event_fields,
     )
+
+
+def _relay_exceptions(
+    exceptions: list[SingleException], stacktrace: Stacktrace | None
+) -> tuple[list[SingleException], Stacktrace | None]:
+    """Relay's normalize_exceptions: a top-level stack trace beside exactly one
+    exception becomes its own; then an exception needs a type or a value."""
+    if len(exceptions) == 1 and stacktrace is not None:
+        exceptions = [msgspec.structs.replace(exceptions[0], stacktrace=stacktrace)]
+        stacktrace = None
+    return [e for e in exceptions if e.type or e.value], stacktrace
+
+
+def _values(container, singular: bool = False) -> list:
+    bare = container is not None and not isinstance(container, list) and container.values is None
+    if singular and bare:
+        single = container.single()
+        return [single] if single is not None else []
+    return interface_values(container)
 
 
 def _split_type(exception: SingleException) -> SingleException:
@@ -342,6 +409,24 @@ def _logentry(entry: LogEntry | str | None) -> tuple[str | None, str | None]:
     if isinstance(entry, str):
         return None, entry
     return entry.message, entry.formatted or entry.message
+
+
+# Relay's level names for what SDKs send.
+_LEVELS = {"warn": "warning", "critical": "fatal", "log": "info"}
+
+
+def _with_field_tags(tags: list[tuple[str, str]], event: Event) -> list[tuple[str, str]]:
+    """Sentry's _pull_out_data: these fields replace tags of the same name."""
+    level = (event.level or "error").lower()
+    fields = {
+        "level": _LEVELS.get(level, level),
+        "logger": event.logger,
+        "environment": event.environment,
+        "transaction": event.transaction,
+    }
+    derived = [(key, value) for key, value in fields.items() if isinstance(value, str) and value]
+    replaced = {key for key, _ in derived}
+    return [pair for pair in tags if pair[0] not in replaced] + derived
 
 
 def _tags(tags) -> list[tuple[str, str]]:

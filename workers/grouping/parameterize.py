@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 
 _TLDS = (
     "com|net|org|jp|de|uk|fr|br|it|ru|es|me|gov|pl|ca|au|cn|co|in|nl|edu|info|eu|ch|id|at|kr|"
@@ -86,7 +87,6 @@ PARAMETERIZATION_REGEX = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in
 # Every pattern needs a digit, "@", ".", ":", "=", or a run of 8 hex letters:
 # text without any of them is returned untouched without running the big regex.
 _MAY_MATCH = re.compile(r"[0-9@.:=]|[a-fA-F]{8}")
-_CACHE: dict[str, str] = {}
 _CACHE_MAX = 65536
 
 
@@ -122,12 +122,21 @@ def parameterize(text: str) -> str:
     return PARAMETERIZATION_REGEX.sub(_placeholder, text)
 
 
-def normalize_message(message: str) -> str:
-    """Sentry's normalize_message_for_grouping: two lines, then parameterized."""
-    cached = _CACHE.get(message)
-    if cached is None:
-        cached = parameterize(trim_to_two_lines(message))
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.clear()
-        _CACHE[message] = cached
-    return cached
+def message_normalizer(parameterize_text: Callable[[str], str]) -> Callable[[str], str]:
+    """Sentry's normalize_message_for_grouping over one parameterizer (each grouping
+    version has its own): two lines, then parameterized, memoized per message."""
+    cache: dict[str, str] = {}
+
+    def normalize_message(message: str) -> str:
+        cached = cache.get(message)
+        if cached is None:
+            cached = parameterize_text(trim_to_two_lines(message))
+            if len(cache) >= _CACHE_MAX:
+                cache.clear()
+            cache[message] = cached
+        return cached
+
+    return normalize_message
+
+
+normalize_message = message_normalizer(parameterize)

@@ -12,6 +12,10 @@ frames are the traffic. The index instead:
   value, so the field's positive matchers fail and its negated ones hold;
 - memoizes which matchers hold per field value (module, package and path
   strings repeat even when frames do not), within a bound;
+- finds function, module and category patterns without wildcards (most of
+  them: `abort`, `malloc`, `start_thread`) by dictionary lookup, and tries
+  only the globs whose literal head (`std::`, `art_quick_`) the value starts
+  with, or that have none;
 - checks only the rules anchored on a matcher that holds (a rule is anchored
   on its first positive field matcher; rules without one are always checked).
 
@@ -23,7 +27,13 @@ from __future__ import annotations
 
 import re
 
-from workers.grouping.stacktrace_rules import Matcher, MatchFrame, StacktraceRule, field_regex
+from workers.grouping.stacktrace_rules import (
+    Matcher,
+    MatchFrame,
+    StacktraceRule,
+    field_regex,
+    is_literal,
+)
 
 # Bound on memory per family and field: a full memo is dropped and refilled.
 MEMO_MAX_VALUES = 20_000
@@ -32,14 +42,32 @@ _NONE: frozenset[int] = frozenset()
 Requirements = tuple[tuple[str, int], ...]
 
 
+# Globs are bucketed by this many leading literal characters.
+_HEAD = 3
+
+
+def _literal_head(pattern: str) -> str:
+    """The text a glob's matches must start with (up to its first wildcard)."""
+    for index, char in enumerate(pattern):
+        if char in "*?[{\\":
+            return pattern[:index]
+    return pattern
+
+
 class FieldTable:
     """The distinct matchers of one family's rules on one frame field."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, package_retry: bool = False) -> None:
         self.key = key
+        # Path matchers (and, per version, package ones) also try a relative
+        # value with a leading slash.
+        self._retries_slash = key == "path" or (key == "package" and package_retry)
         self.matchers: list[Matcher] = []
         self._ids: dict[tuple[str, bool], int] = {}
         self._negated: frozenset[int] = _NONE
+        self._literal_ids: dict[str, list[int]] = {}
+        self._glob_ids: list[int] = []  # globs without a usable head
+        self._globs_by_head: dict[str, list[int]] = {}
         self._prefilter: re.Pattern[str] | None = None
         self._literals: frozenset[str] = frozenset()
         self._memo: dict[str | None, frozenset[int]] = {}
@@ -57,6 +85,17 @@ class FieldTable:
         patterns = [m.pattern for m in self.matchers]
         self._negated = frozenset(i for i, m in enumerate(self.matchers) if m.negated) or _NONE
         self._literals = frozenset(patterns)
+        # Path and package values are lowercased and normalized before matching:
+        # only other fields compare a literal pattern by equality.
+        by_equality = self.key not in ("path", "package")
+        for index, pattern in enumerate(patterns):
+            head = _literal_head(pattern)
+            if by_equality and is_literal(pattern):
+                self._literal_ids.setdefault(pattern, []).append(index)
+            elif by_equality and len(head) >= _HEAD:
+                self._globs_by_head.setdefault(head[:_HEAD], []).append(index)
+            else:
+                self._glob_ids.append(index)
         if patterns:
             alternatives = (field_regex(self.key, pattern).pattern for pattern in patterns)
             self._prefilter = re.compile("|".join(f"(?:{regex})" for regex in alternatives))
@@ -75,7 +114,13 @@ class FieldTable:
     def _evaluate(self, frame: MatchFrame, value: str | None) -> frozenset[int]:
         if value is None or not self._may_match(value):
             return self._negated  # no glob matches: only negated matchers hold
-        held = frozenset(i for i, matcher in enumerate(self.matchers) if matcher(frame))
+        matched = set(self._literal_ids.get(value, ()))
+        matchers = self.matchers
+        for ids in (self._globs_by_head.get(value[:_HEAD], ()), self._glob_ids):
+            for index in ids:
+                if matchers[index].test(frame):  # the pattern matches (before negation)
+                    matched.add(index)
+        held = self._negated.symmetric_difference(matched)
         return held or _NONE
 
     def _may_match(self, value: str) -> bool:
@@ -85,9 +130,8 @@ class FieldTable:
             return False
         if value in self._literals or prefilter.match(value) is not None:
             return True
-        # Path matchers also try a relative path with a leading slash.
         return (
-            self.key == "path"
+            self._retries_slash
             and not value.startswith("/")
             and prefilter.match("/" + value) is not None
         )
@@ -96,8 +140,11 @@ class FieldTable:
 class FamilyIndex:
     """The rules that can match frames of one family, anchored on a field matcher."""
 
-    def __init__(self, rules: tuple[StacktraceRule, ...], family: str) -> None:
+    def __init__(
+        self, rules: tuple[StacktraceRule, ...], family: str, package_retry: bool = False
+    ) -> None:
         probe = MatchFrame(family, None, None, None, None, None, None)
+        self._package_retry = package_retry
         self.tables: dict[str, FieldTable] = {}
         self.always: list[tuple[int, Requirements]] = []
         self.anchored: dict[tuple[str, int], list[tuple[int, Requirements]]] = {}
@@ -114,7 +161,9 @@ class FamilyIndex:
         for matcher in rule.frame_matchers:
             if matcher.key == "family":
                 continue
-            table = self.tables.setdefault(matcher.key, FieldTable(matcher.key))
+            table = self.tables.get(matcher.key)
+            if table is None:
+                table = self.tables[matcher.key] = FieldTable(matcher.key, self._package_retry)
             required = (matcher.key, table.add(matcher))
             requirements.append(required)
             if anchor is None and not matcher.negated:

@@ -54,9 +54,23 @@ _FALSE = {"0", "no", "false"}
 
 
 class MatchFrame:
-    """The frame as matchers see it: paths and packages lowercased."""
+    """The frame as matchers see it: paths and packages lowercased.
 
-    __slots__ = ("category", "family", "function", "in_app", "module", "package", "path")
+    `app_rule` and `category_rule` name the rules that last changed the in-app
+    flag and set the category, for explanations.
+    """
+
+    __slots__ = (
+        "app_rule",
+        "category",
+        "category_rule",
+        "family",
+        "function",
+        "in_app",
+        "module",
+        "package",
+        "path",
+    )
 
     def __init__(self, family, function, module, package, path, in_app, category) -> None:  # noqa: PLR0917
         self.family = family
@@ -66,6 +80,8 @@ class MatchFrame:
         self.path = path
         self.in_app = in_app
         self.category = category
+        self.app_rule: str | None = None
+        self.category_rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +130,21 @@ class StacktraceRule:
         return self.text.split(" ->")[0]
 
     @property
+    def required_category(self) -> str | None:
+        """The category a frame must have for the rule to match it, when one literal
+        `category:` matcher says so (lets matching skip every other frame)."""
+        for matcher in self.state_matchers:
+            if matcher.key == "category" and not matcher.negated and is_literal(matcher.pattern):
+                return matcher.pattern
+        return None
+
+    @property
+    def needs_category(self) -> bool:
+        """Whether the rule can only match a stack where some frame has a category."""
+        matchers = (*self.state_matchers, *self.caller, *self.callee)
+        return any(m.key == "category" and not m.negated for m in matchers)
+
+    @property
     def modifies_frames(self) -> bool:
         return any(
             (isinstance(a, FlagAction) and a.key == "app")
@@ -130,6 +161,11 @@ class StacktraceRule:
         )
 
 
+def is_literal(pattern: str) -> bool:
+    """Whether a glob matches only its own text."""
+    return not any(char in pattern for char in "*?[{\\")
+
+
 def field_regex(key: str, pattern: str) -> re.Pattern[str]:
     """The compiled glob a path, package, module, function or category matcher tries."""
     if key in ("path", "package"):
@@ -137,11 +173,22 @@ def field_regex(key: str, pattern: str) -> re.Pattern[str]:
     return compile_glob(pattern)
 
 
-def _frame_test(key: str, pattern: str) -> Callable[[MatchFrame], bool]:
+def _frame_test(key: str, pattern: str, package_retry: bool) -> Callable[[MatchFrame], bool]:
     if key in ("path", "package"):
         regex = field_regex(key, pattern)
-        if key == "package":
+        if key == "package" and not package_retry:
             return lambda f: f.package is not None and regex.match(f.package) is not None
+        if key == "package":
+
+            def package_test(f: MatchFrame) -> bool:
+                package = f.package
+                if package is None:
+                    return False
+                if regex.match(package):
+                    return True
+                return not package.startswith("/") and regex.match("/" + package) is not None
+
+            return package_test
 
         def path_test(f: MatchFrame) -> bool:
             if f.path is None:
@@ -183,7 +230,7 @@ def _parse_bool(text: str) -> bool | None:
     return None
 
 
-def _parse_matcher(cursor: Cursor, stop: str = "") -> Matcher:
+def _parse_matcher(cursor: Cursor, package_retry: bool, stop: str = "") -> Matcher:
     negated = cursor.take("!")
     start = cursor.pos
     key = cursor.key()
@@ -202,10 +249,10 @@ def _parse_matcher(cursor: Cursor, stop: str = "") -> Matcher:
         )
     if canonical == "app" and _parse_bool(pattern) is None:
         raise cursor.error(f"expected yes or no for app, got '{pattern}'", arg_start)
-    return Matcher(canonical, pattern, negated, _frame_test(canonical, pattern))
+    return Matcher(canonical, pattern, negated, _frame_test(canonical, pattern, package_retry))
 
 
-def _parse_bracketed(cursor: Cursor) -> tuple[Matcher, ...]:
+def _parse_bracketed(cursor: Cursor, package_retry: bool) -> tuple[Matcher, ...]:
     cursor.expect("[")
     matchers = []
     while True:
@@ -214,7 +261,7 @@ def _parse_bracketed(cursor: Cursor) -> tuple[Matcher, ...]:
             break
         if cursor.pos >= len(cursor.text) or cursor.peek("|"):
             raise cursor.error("expected ']'")
-        matchers.append(_parse_matcher(cursor, stop="]"))
+        matchers.append(_parse_matcher(cursor, package_retry, stop="]"))
     if not matchers:
         raise cursor.error("expected a matcher")
     return tuple(matchers)
@@ -243,13 +290,13 @@ def _parse_action(cursor: Cursor) -> FlagAction | VarAction | None:
     return VarAction(name, int(raw))
 
 
-def _parse_rule(cursor: Cursor) -> StacktraceRule:
+def _parse_rule(cursor: Cursor, package_retry: bool) -> StacktraceRule:
     cursor.skip_space()
     start = cursor.pos
     caller: tuple[Matcher, ...] = ()
     callee: tuple[Matcher, ...] = ()
     if cursor.peek("["):
-        caller = _parse_bracketed(cursor)
+        caller = _parse_bracketed(cursor, package_retry)
         cursor.skip_space()
         cursor.expect("|")
     matchers: list[Matcher] = []
@@ -258,7 +305,7 @@ def _parse_rule(cursor: Cursor) -> StacktraceRule:
         if not actions and cursor.peek("|"):
             cursor.take("|")
             cursor.skip_space()
-            callee = _parse_bracketed(cursor)
+            callee = _parse_bracketed(cursor, package_retry)
             continue
         action = _parse_action(cursor)
         if action is not None:
@@ -266,13 +313,13 @@ def _parse_rule(cursor: Cursor) -> StacktraceRule:
         elif actions or callee:
             raise cursor.error("expected an action (like +app, -group or max-frames=3)")
         else:
-            matchers.append(_parse_matcher(cursor))
+            matchers.append(_parse_matcher(cursor, package_retry))
     if not matchers:
         raise cursor.error("expected a matcher", start)
     if not actions:
         raise cursor.error("expected an action (like +app, -group or max-frames=3)")
     return StacktraceRule(
-        text=cursor.text[: cursor.pos].strip(),
+        text=" ".join(cursor.text[: cursor.pos].split()),
         frame_matchers=tuple(m for m in matchers if m.key in _IDENTITY_KEYS),
         state_matchers=tuple(m for m in matchers if m.key in ("app", "category")),
         exception_matchers=tuple(m for m in matchers if m.key in _EXCEPTION_CANONICAL),
@@ -286,21 +333,37 @@ _IDENTITY_KEYS = frozenset({"path", "module", "function", "package", "family"})
 _EXCEPTION_CANONICAL = frozenset(EXCEPTION_KEYS.values())
 
 
-def parse_stacktrace_rules(text: str) -> tuple[StacktraceRule, ...]:
-    """Parse rule text; raises RuleSyntaxError naming line and column."""
-    return tuple(_parse_rule(cursor) for _, cursor in iter_rule_lines(text))
+def parse_stacktrace_rules(
+    text: str, *, package_retries_leading_slash: bool = False
+) -> tuple[StacktraceRule, ...]:
+    """Parse rule text; raises RuleSyntaxError naming line and column.
+
+    With `package_retries_leading_slash`, `package:` also tries a relative
+    package with a leading "/", as `path:` always does (see Behaviour).
+    """
+    retry = package_retries_leading_slash
+    return tuple(_parse_rule(cursor, retry) for _, cursor in iter_rule_lines(text))
 
 
-def make_match_frame(info, frame: Frame, event_platform: str | None) -> MatchFrame:
-    """`info` carries the normalized paths and function (a normalize.FrameInfo)."""
+def make_match_frame(
+    info,
+    frame: Frame,
+    event_platform: str | None,
+    *,
+    unknown_function: str | None = None,
+    unset_in_app: bool | None = None,
+) -> MatchFrame:
+    """`info` carries the normalized paths and function (a normalize.FrameInfo);
+    `unknown_function` is what a frame without a function matches as, and
+    `unset_in_app` what a frame without an in-app flag does."""
     path = info.abs_path or info.filename
     package = frame.package
     return MatchFrame(
         family_for_platform(frame.platform or event_platform),
-        info.function,
+        info.function or unknown_function,
         frame.module,
         normalize_path(package).lower() if package else None,
         normalize_path(path).lower() if path else None,
-        frame.in_app,
+        unset_in_app if frame.in_app is None else frame.in_app,
         frame.data.category if frame.data is not None else None,
     )

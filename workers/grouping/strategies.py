@@ -18,13 +18,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from workers.grouping.behaviour import Behaviour
 from workers.grouping.components import Component, FrameComponent, StacktraceComponent
 from workers.grouping.enhancers import Enhancements, slice_range
 from workers.grouping.event import SingleException
 from workers.grouping.functions import family_for_platform
 from workers.grouping.minified import WEAK_STACK_VALUE_HINT, weak_stack_value
 from workers.grouping.normalize import PreparedEvent, PreparedFrame, PreparedStack
-from workers.grouping.parameterize import normalize_message
 from workers.grouping.stacktrace_rules import FlagAction, VarAction
 
 _URL_PREFIXES = ("file:", "http:", "https:", "applewebdata:", "blob:")
@@ -52,6 +52,7 @@ class Caches:
 @dataclass(frozen=True, slots=True)
 class Context:
     enhancements: Enhancements
+    behaviour: Behaviour
     explain: bool = False
     # None disables memoizing exception chains (explanations parameterize
     # values the fast path skips).
@@ -113,6 +114,9 @@ def stacktrace_variants(
     stack: PreparedStack, platform: str, ctx: Context
 ) -> dict[str, StacktraceComponent]:
     """Components of a stack trace for both variants; callers must not change them."""
+    if ctx.explain:
+        # Explained frames carry what rules made of them: never shared or memoized.
+        return _build_stacktrace_variants(stack, platform, ctx, stack.recursive)
     if stack.components is None:
         # Benign race between threads: both compute the same components.
         stack.components = _build_stacktrace_variants(stack, platform, ctx, stack.recursive)
@@ -125,7 +129,9 @@ def _build_stacktrace_variants(
     matches = []
     if stack.match_frames is not None:  # else no rule matches any frame
         matches = ctx.enhancements.grouping_matches(
-            stack.match_frames, [p.info.rule_ids for p in stack.prepared], stack.exception
+            stack.match_frames,
+            [p.info.rule_ids | p.info.category_rule_ids for p in stack.prepared],
+            stack.exception,
         )
     first = stack.frames[0]
     single_url_frame = (
@@ -134,7 +140,12 @@ def _build_stacktrace_variants(
         and not first.function
         and (first.abs_path or "").startswith(_URL_PREFIXES)
     )
-    system, app = _frame_components(stack, recursive, share=not matches and not single_url_frame)
+    share = not matches and not single_url_frame and not ctx.explain
+    system, app = _frame_components(stack, recursive, share=share)
+    if ctx.explain and stack.match_frames is not None:
+        for components in (system, app):
+            for component, match_frame in zip(components, stack.match_frames, strict=True):
+                component.match = match_frame
     out = {}
     for name, frames in (("system", system), ("app", app)):
         if single_url_frame and frames[0].contributes:
@@ -201,7 +212,7 @@ def _value(
     if favors_other is not None and not ctx.explain:
         # Not hashed: skip parameterizing it on the fast path.
         return Component("value", (raw,), False, "ignored because stack trace takes precedence")
-    normalized = normalize_message(raw)
+    normalized = ctx.behaviour.normalize_message(raw)
     hint = "stripped event-specific values" if normalized != raw else None
     if favors_other is not None:
         reason = "ns-error info" if favors_other.id == "ns-error" else "stack trace"
@@ -228,7 +239,7 @@ def exception_variants(
         if stack_part is not None and stack_part.contributes:
             # Only minified bundle names (or nothing) in the stack: the value
             # must tell bugs in one bundle apart (see `minified`).
-            weak = stack_part.weak
+            weak = stack_part.weak and ctx.behaviour.minified_javascript
             if not weak:
                 favors = stack_part
         if favors is None and ns_error is not None and ns_error.contributes:
@@ -290,11 +301,11 @@ def template_variants(event: PreparedEvent, ctx: Context | None = None) -> dict[
     return {"default": Component("template", (filename, line))}
 
 
-def message_variants(event: PreparedEvent, ctx: Context | None = None) -> dict[str, Component]:
+def message_variants(event: PreparedEvent, ctx: Context) -> dict[str, Component]:
     # Sentry groups on the template (logentry.message) when there is one.
     text = event.message or event.formatted
     if not text:
         return {}
-    normalized = normalize_message(text)
+    normalized = ctx.behaviour.normalize_message(text)
     hint = "stripped event-specific values" if normalized != text else None
     return {"default": Component("message", (normalized,), None, hint)}

@@ -26,7 +26,6 @@ from workers.grouping.chained import (
 from workers.grouping.components import Component, hash_values
 from workers.grouping.fingerprint_vars import is_default, parse_variable, resolve_fingerprint
 from workers.grouping.normalize import PreparedEvent
-from workers.grouping.parameterize import normalize_message
 from workers.grouping.security import security_variants
 from workers.grouping.strategies import Context, message_variants, template_variants
 
@@ -110,12 +109,13 @@ def clean_fingerprint(raw: list | None) -> list[str]:
     return out or list(DEFAULT_FINGERPRINT)
 
 
-def _parameterize_constants(values: list[str], event: PreparedEvent) -> list[str]:
+def _parameterize_constants(values: list[str], event: PreparedEvent, ctx: Context) -> list[str]:
     # A fingerprint constant that is the message or an exception value (e.g.
     # `scope.fingerprint = [str(error)]`) is parameterized like the message.
     texts = {event.formatted, event.message, *(e.value for e in event.exceptions)}
     texts.discard(None)
-    return [normalize_message(v) if v in texts and parse_variable(v) is None else v for v in values]
+    normalize = ctx.behaviour.normalize_message
+    return [normalize(v) if v in texts and parse_variable(v) is None else v for v in values]
 
 
 def compute_variants(
@@ -131,7 +131,7 @@ def compute_variants(
             for name, tree in component_trees(event, ctx).items():
                 tree.update(contributes=False, hint="custom fingerprint takes precedence")
                 variants.append(Variant(name, "component", None, tree))
-        values = _parameterize_constants(resolve_fingerprint(fingerprint, event), event)
+        values = _parameterize_constants(resolve_fingerprint(fingerprint, event), event, ctx)
         kind = "built-in-fingerprint" if builtin_rule else "custom-fingerprint"
         variants.append(Variant(kind, kind, hash_values(values), values=values))
         return variants
@@ -139,7 +139,7 @@ def compute_variants(
     if defaults == 1 and len(fingerprint) == 1:
         variants = [Variant(name, "component", tree.hash(), tree) for name, tree in trees.items()]
     else:
-        values = _parameterize_constants(resolve_fingerprint(fingerprint, event), event)
+        values = _parameterize_constants(resolve_fingerprint(fingerprint, event), event, ctx)
         variants = [_salted(name, tree, values) for name, tree in trees.items()]
     return _with_fallback(variants)
 

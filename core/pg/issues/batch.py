@@ -91,6 +91,31 @@ def lookup_hashes(conn: DbConnection, keys: set[HashKey]) -> dict[HashKey, int]:
     }
 
 
+INSERT_HASHES = """
+    INSERT INTO group_hashes (project_id, grouping_version, hash, group_id)
+    SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::bigint[])
+    ON CONFLICT DO NOTHING
+"""
+
+
+def attach_hashes(conn: DbConnection, hashes: dict[HashKey, int]) -> dict[HashKey, int]:
+    """Point new hashes at existing groups; returns where each hash points now (a
+    concurrent worker may have attached it elsewhere first: trust the table)."""
+    if not hashes:
+        return {}
+    keys = sorted(hashes)
+    conn.execute(
+        INSERT_HASHES,
+        (
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+            [k[2] for k in keys],
+            [hashes[k] for k in keys],
+        ),
+    )
+    return lookup_hashes(conn, set(keys))
+
+
 def create_groups(
     conn: DbConnection, groups: list[NewGroup]
 ) -> tuple[dict[HashKey, int], set[int]]:
@@ -132,11 +157,7 @@ def create_groups(
     }
     inserted = {r["id"] for r in rows if r["inserted"]}
     conn.execute(
-        """
-        INSERT INTO group_hashes (project_id, grouping_version, hash, group_id)
-        SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::bigint[])
-        ON CONFLICT DO NOTHING
-        """,
+        INSERT_HASHES,
         (
             [k[0] for k in created],
             [k[1] for k in created],
