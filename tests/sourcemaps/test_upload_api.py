@@ -1,0 +1,58 @@
+"""sentry-cli against the relay's upload API: releases, bundles by debug id and by release."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.sentry_cli import esbuild, sentry_cli
+
+APP = """export function checkout(cart) {
+  if (!cart.items.length) {
+    throw new Error('empty cart');
+  }
+  return cart.items.length;
+}
+"""
+
+
+def build(folder: Path) -> Path:
+    (folder / "src").mkdir(parents=True)
+    (folder / "src" / "app.js").write_text(APP)
+    esbuild(
+        "src/app.js",
+        "--bundle",
+        "--minify",
+        "--sourcemap",
+        "--format=esm",
+        "--outfile=dist/app.min.js",
+        cwd=folder,
+    )
+    return folder / "dist"
+
+
+def indexed_files(relay, project: str):
+    with relay.stack.pool.connection() as conn:
+        return conn.execute(
+            "SELECT f.type, f.url, f.debug_id::text AS debug_id, f.release, f.dist "
+            "FROM artifact_files f JOIN projects p ON p.id = f.project_id WHERE p.slug = %s "
+            "ORDER BY f.url",
+            (project,),
+        ).fetchall()
+
+
+def test_sentry_cli_uploads_an_injected_bundle_indexed_by_debug_id(upload_relay, tmp_path):
+    dist = build(tmp_path)
+    cli = {"url": upload_relay.base_url, "token": upload_relay.token, "home": tmp_path}
+    sentry_cli("sourcemaps", "inject", str(dist), **cli)
+    done = sentry_cli("sourcemaps", "upload", "--project", "web", str(dist), **cli)
+    assert "File processing complete" in done.stderr + done.stdout
+    files = indexed_files(upload_relay, "web")
+    debug_id = json.loads((dist / "app.min.js.map").read_text())["debugId"]
+    assert [(f["type"], f["url"], f["debug_id"]) for f in files] == [
+        ("minified_source", "~/app.min.js", debug_id),
+        ("source_map", "~/app.min.js.map", debug_id),
+    ]
+    # Uploading the same bundle again is a no-op.
+    sentry_cli("sourcemaps", "upload", "--project", "web", str(dist), **cli)
+    assert len(indexed_files(upload_relay, "web")) == 2
