@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from core.artifacts.store import ArtifactStore
@@ -18,6 +19,9 @@ from stackwise.serve import stack_broker
 from tests.conftest import fresh_postgres, fresh_redis_namespace, make_settings, open_test_stack
 from tests.support.relay_thread import serving
 
+# Small, so the tests can exceed it cheaply.
+MAX_BUNDLE_BYTES = 1024 * 1024
+
 
 @dataclass
 class UploadRelay:
@@ -26,6 +30,18 @@ class UploadRelay:
     token: str
     store: ArtifactStore
     home: Path
+
+    def indexed(self) -> dict[str, int]:
+        with self.stack.pool.connection() as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM artifact_bundles) AS bundles, "
+                "(SELECT count(*) FROM artifact_files) AS files"
+            ).fetchone()
+        assert row is not None
+        return dict(row)
+
+    def stored(self, kind: str) -> list[Path]:
+        return sorted(p for p in (self.store.root / kind).glob("*/*") if p.is_file())
 
     def http(self, token: str | None = None) -> httpx.Client:
         headers = {"authorization": f"Bearer {token or self.token}"}
@@ -39,7 +55,10 @@ def upload_relay(tmp_path_factory, postgres_template, chdb_dir) -> Iterator[Uplo
         fresh_redis_namespace("redis://127.0.0.1:6379/0") as namespace,
     ):
         folder = tmp_path_factory.mktemp("uploads")
-        settings = make_settings(folder / "data", postgres_url, namespace, chdb_dir)
+        settings = msgspec.structs.replace(
+            make_settings(folder / "data", postgres_url, namespace, chdb_dir),
+            artifact_max_bundle_bytes=MAX_BUNDLE_BYTES,
+        )
         with open_test_stack(settings) as stack:
             create_project(stack.pool, "web")
             create_project(stack.pool, "other")

@@ -56,3 +56,48 @@ def test_sentry_cli_uploads_an_injected_bundle_indexed_by_debug_id(upload_relay,
     # Uploading the same bundle again is a no-op.
     sentry_cli("sourcemaps", "upload", "--project", "web", str(dist), **cli)
     assert len(indexed_files(upload_relay, "web")) == 2
+
+
+def test_sentry_cli_manages_releases(upload_relay, tmp_path):
+    cli = {"url": upload_relay.base_url, "token": upload_relay.token, "home": tmp_path}
+    created = sentry_cli("releases", "new", "shop@2.0.0", project="web", **cli)
+    assert "Created release shop@2.0.0" in created.stdout + created.stderr
+    again = sentry_cli("releases", "new", "shop@2.0.0", project="web", **cli)
+    assert again.returncode == 0
+    sentry_cli("releases", "finalize", "shop@2.0.0", project="web", **cli)
+    info = sentry_cli("releases", "info", "shop@2.0.0", project="web", **cli)
+    assert "shop@2.0.0" in info.stdout
+    listed = sentry_cli("releases", "list", project="web", **cli)
+    assert "shop@2.0.0" in listed.stdout
+    with upload_relay.stack.pool.connection() as conn:
+        row = conn.execute(
+            "SELECT r.date_released FROM releases r JOIN projects p ON p.id = r.project_id "
+            "WHERE p.slug = 'web' AND r.version = 'shop@2.0.0'"
+        ).fetchone()
+    assert row is not None and row["date_released"] is not None
+    missing = sentry_cli("releases", "info", "nope", project="web", check=False, **cli)
+    assert missing.returncode != 0
+
+
+def test_a_release_upload_is_indexed_by_release_dist_and_url(upload_relay, tmp_path):
+    dist = build(tmp_path)
+    cli = {"url": upload_relay.base_url, "token": upload_relay.token, "home": tmp_path}
+    sentry_cli(
+        "sourcemaps",
+        "upload",
+        "--project",
+        "other",
+        "--release",
+        "shop@3.1.0",
+        "--dist",
+        "web",
+        "--url-prefix",
+        "~/static/js",
+        str(dist),
+        **cli,
+    )
+    files = indexed_files(upload_relay, "other")
+    assert [(f["url"], f["release"], f["dist"], f["debug_id"]) for f in files] == [
+        ("~/static/js/app.min.js", "shop@3.1.0", "web", None),
+        ("~/static/js/app.min.js.map", "shop@3.1.0", "web", None),
+    ]
