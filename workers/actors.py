@@ -50,6 +50,8 @@ def _record(outcome: BatchOutcome) -> None:
         metrics.stage_seconds.labels(stage).observe(seconds)
     for lag in outcome.lags_s:
         metrics.processing_lag_seconds.observe(lag)
+    metrics.sourcemap_frames.labels("resolved").inc(outcome.frames_resolved)
+    metrics.sourcemap_frames.labels("unresolved").inc(outcome.frames_unresolved)
 
 
 class WorkerActors:

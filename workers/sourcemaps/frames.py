@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from workers.sourcemaps.maps import Token
-from workers.sourcemaps.urls import generate_module, join, source_filename, url_path
+from workers.sourcemaps.urls import resolved_paths
 
 # Event error types: Sentry's where it has one (EventError), ours otherwise.
 NO_DEBUG_ID = "js_missing_debug_id"
@@ -23,10 +23,7 @@ def resolved_frame(
     raw: dict[str, Any], token: Token, map_url: str, resolved_with: str
 ) -> dict[str, Any]:
     frame = dict(raw)
-    abs_path = join(map_url, token.source)
-    filename = source_filename(token.source)
-    if "://" in abs_path and not filename.startswith("/"):
-        filename = url_path(abs_path) or filename
+    abs_path, filename, module = resolved_paths(map_url, token.source)
     frame["abs_path"] = abs_path
     frame["filename"] = filename
     frame["lineno"] = token.lineno
@@ -35,7 +32,7 @@ def resolved_frame(
         frame["function"] = token.function
     if raw.get("module"):
         # The SDK named the bundle's module; the original source has its own.
-        frame["module"] = generate_module(token.source)
+        frame["module"] = module
     if token.context is not None:
         frame["pre_context"], frame["context_line"], frame["post_context"] = token.context
     else:

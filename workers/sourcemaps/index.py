@@ -9,6 +9,7 @@ seen); the cache is bounded.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -142,6 +143,7 @@ class ArtifactIndex:
         self._touched.update(dict.fromkeys(due, now))
 
 
+@functools.lru_cache(maxsize=65_536)
 def _is_uuid(text: str) -> bool:
     try:
         uuid.UUID(text)

@@ -130,4 +130,4 @@ def _map_candidates(minified: IndexedFile) -> list[str]:
     if not minified.sourcemap:
         return [f"{minified.url}.map"]
     joined = join(minified.url, minified.sourcemap)
-    return [joined] if joined.startswith("~/") else candidate_urls(joined)
+    return [joined] if joined.startswith("~/") else list(candidate_urls(joined))

@@ -3,6 +3,7 @@ where a map's sources are, and the module name Sentry derives from a source."""
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urljoin, urlsplit
 
@@ -26,7 +27,8 @@ def url_path(path: str) -> str:
     return bare
 
 
-def candidate_urls(path: str) -> list[str]:
+@functools.lru_cache(maxsize=65_536)
+def candidate_urls(path: str) -> tuple[str, ...]:
     """The names a release file for `path` may carry, most specific first: the URL as
     is, without its query, then `~/` plus the path with fewer and fewer leading
     directories (`~/static/js/app.js`, `~/js/app.js`, `~/app.js`), as Sentry matches."""
@@ -37,9 +39,10 @@ def candidate_urls(path: str) -> list[str]:
     segments = [s for s in url_path(path).split("/") if s]
     for start in range(len(segments)):
         found.append("~/" + "/".join(segments[start:]))
-    return found[:MAX_CANDIDATES]
+    return tuple(found[:MAX_CANDIDATES])
 
 
+@functools.lru_cache(maxsize=65_536)
 def join(base: str, reference: str) -> str:
     """`reference` (a map's URL in a `sourcemap` header, a source in a map) read relative
     to `base`: a URL, a `~/` release path or a file path."""
@@ -59,6 +62,16 @@ def source_filename(source: str) -> str:
     while source.startswith("./"):
         source = source[2:]
     return source
+
+
+@functools.lru_cache(maxsize=65_536)
+def resolved_paths(map_url: str, source: str) -> tuple[str, str, str]:
+    """A resolved frame's abs_path, filename and module, from its map's URL and source."""
+    abs_path = join(map_url, source)
+    filename = source_filename(source)
+    if "://" in abs_path and not filename.startswith("/"):
+        filename = url_path(abs_path) or filename
+    return abs_path, filename, generate_module(source)
 
 
 def generate_module(source: str) -> str:
