@@ -3,6 +3,7 @@ cannot, and that nothing an upload or an event holds makes it fail a batch."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -205,3 +206,24 @@ def test_a_project_without_uploads_costs_one_cached_lookup(ctx, stack):
         process_event_batch(ctx, batch_of([browser_event() for _ in range(10)], project))
     assert resolver.index.queries == 1
     assert ctx.clickhouse().query("SELECT count() FROM processed_events").result_rows[0][0] == 0
+
+
+def test_retention_deletes_unused_bundles_and_files_no_other_bundle_names(ctx, project_id):
+    from workers.sourcemaps.retention import sweep_artifacts
+
+    kept = upload(ctx, project_id, debug_id=str(uuid.uuid4()))
+    gone = upload(ctx, project_id, debug_id=str(uuid.uuid4()), source_map=SOURCE_MAP + b" ")
+    store = ArtifactStore(ctx.settings.artifacts_path)
+    with ctx.stack.pool.connection() as conn:
+        conn.execute(
+            "UPDATE artifact_bundles SET last_used_at = now() - interval '100 days' "
+            "WHERE id = (SELECT max(id) FROM artifact_bundles)"
+        )
+    for sha1 in gone:  # written long ago, so the sweep may take them
+        path = store._path("files", sha1)
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    bundles, files = sweep_artifacts(ctx.stack.pool, store, retention_days=90)
+    # The minified file is shared with the kept bundle: only the old map goes.
+    assert (bundles, files) == (1, 1)
+    assert all(store.read_file(s) is not None for s in kept)
+    assert store.read_file(gone[1]) is None
