@@ -62,7 +62,8 @@ def frame_rows(payload: bytes | str) -> list[FrameRow]:
         frames = _frames(value.get("stacktrace"))
         raw = _frames(value.get("raw_stacktrace"))
         for position, frame in enumerate(frames):
-            data = frame.get("data") if isinstance(frame.get("data"), dict) else {}
+            data = frame.get("data")
+            data = data if isinstance(data, dict) else {}
             resolved = str(data.get("resolved_with") or "") if data.get("sourcemap") else ""
             raw_frame = raw[position] if resolved and position < len(raw) else None
             rows.append(

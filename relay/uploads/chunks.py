@@ -55,8 +55,9 @@ def gunzip_chunk(name: str, data: bytes) -> bytes:
 
 def checked_chunks(request: Request) -> dict[str, bytes]:
     chunks: dict[str, bytes] = {}
+    files = request.files
     for field in _FIELDS:
-        for upload in request.files.getlist(field) or []:
+        for upload in (files.getlist(field) if files else None) or []:
             name = (upload.name or "").lower()
             if not is_sha1(name):
                 raise BadRequest(f"a chunk's file name must be its SHA-1, not {name!r}")
