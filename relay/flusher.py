@@ -3,8 +3,11 @@
 Each segment is one batch. Its ClickHouse insert carries the segment's unique
 deduplication token, so replaying a segment after a crash (inserted, not yet
 deleted) stores nothing twice; the workers' message is idempotent too. Any
-failure leaves the segment on disk and is retried with backoff: the relay keeps
-accepting into the spool until it is full.
+failure to store leaves the segment on disk and is retried with backoff: the relay
+keeps accepting into the spool until it is full. A record no row can be built from
+(a bug, since items are checked at the door) must not stall everything after it: it
+is set aside in the spool's quarantine folder, with an `invalid`/`internal` outcome,
+and the rest of its segment is stored.
 """
 
 from __future__ import annotations
@@ -25,14 +28,27 @@ from core.wire import EventBatch, QueuedEvent, encode_batch
 from relay.ledger import LEDGER_INSERT_SETTINGS, Ledger
 from relay.metrics import RelayMetrics
 from relay.normalize import SECURITY_TYPES
-from relay.records import SpoolRecord, decode_record
+from relay.records import SpoolRecord, decode_record, encode_record
 from relay.spool import Segment, Spool
-from relay.tables import attachment_rows, outcome_rows, session_rows
+from relay.tables import (
+    RelayOutcome,
+    attachment_rows,
+    encode_outcome,
+    outcome_rows,
+    session_rows,
+)
 from relay.write import EventRows, TransactionRows
 
 log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_S = 30.0
+
+
+@dataclass(frozen=True)
+class _Built:
+    tables: list[tuple[str, pa.Table]]
+    account: pa.Table
+    batch: EventBatch | None
 
 
 @dataclass
@@ -104,11 +120,35 @@ class Flusher:
     def flush(self, segment: Segment) -> None:
         started = time.perf_counter()
         records = [decode_record(body) for body in segment.read_records()]
+        try:
+            built = self._build(segment, records)
+        except Exception as e:  # no I/O above: some record can never become a row
+            log.error(
+                "segment %s holds records its rows cannot be built from (%s: %s)",
+                segment.path.name,
+                type(e).__name__,
+                e,
+            )
+            built = self._build(segment, self._set_aside(segment, records))
+        client = self._clickhouse()
+        settings = {"insert_deduplication_token": segment.token}
+        for table_name, table in built.tables:
+            client.insert_arrow(table_name, table, settings=settings)
+        if built.account.num_rows:
+            client.insert_arrow("ingest_ledger", built.account, settings=LEDGER_INSERT_SETTINGS)
+        if built.batch is not None:
+            self.sink.wait_for_queue_room()
+            self.sink.enqueue_batch(encode_batch(built.batch))
+        self.spool.remove(segment)
+        for table_name, table in built.tables:
+            self.metrics.stored.labels(table_name).inc(table.num_rows)
+        self.metrics.record_flush(rows=len(records), seconds=time.perf_counter() - started)
+
+    def _build(self, segment: Segment, records: list[SpoolRecord]) -> _Built:
+        """Every row, the ledger's account and the workers' batch, without any I/O."""
         by_kind: dict[str, list[SpoolRecord]] = defaultdict(list)
         for record in records:
             by_kind[record.kind].append(record)
-        client = self._clickhouse()
-        settings = {"insert_deduplication_token": segment.token}
         ledger = Ledger(segment.token)
         event_rows = EventRows()
         for r in by_kind["event"]:
@@ -142,20 +182,29 @@ class Flusher:
         ]
         reports = by_kind["client_report"] + by_kind["outcome"]
         tables.append(("outcomes", outcome_rows(reports, ledger.accepted())))
-        written = [(name, table) for name, table in tables if table is not None and table.num_rows]
-        for table_name, table in written:
-            client.insert_arrow(table_name, table, settings=settings)
-        account = ledger.table()
-        if account.num_rows:
-            client.insert_arrow("ingest_ledger", account, settings=LEDGER_INSERT_SETTINGS)
-        if event_rows:
-            batch = _batch(segment, by_kind["event"])
-            self.sink.wait_for_queue_room()
-            self.sink.enqueue_batch(encode_batch(batch))
-        self.spool.remove(segment)
-        for table_name, table in written:
-            self.metrics.stored.labels(table_name).inc(table.num_rows)
-        self.metrics.record_flush(rows=len(records), seconds=time.perf_counter() - started)
+        return _Built(
+            tables=[
+                (name, table) for name, table in tables if table is not None and table.num_rows
+            ],
+            account=ledger.table(),
+            batch=_batch(segment, by_kind["event"]) if event_rows else None,
+        )
+
+    def _set_aside(self, segment: Segment, records: list[SpoolRecord]) -> list[SpoolRecord]:
+        """Find the records no row can be built from and keep them aside, on disk, with an
+        `invalid` outcome (Relay's reason `internal`), so they cannot stall the flush of
+        everything acknowledged after them. Returns what can be stored."""
+        good, bad = [], []
+        for record in records:
+            try:
+                self._build(segment, [record])
+            except Exception:
+                bad.append(record)
+            else:
+                good.append(record)
+        self.spool.quarantine(segment, [encode_record(record) for record in bad])
+        self.metrics.quarantined_records_total.inc(len(bad))
+        return good + [_internal_outcome(record) for record in bad]
 
     @staticmethod
     def _transactions(records: list[SpoolRecord]):
@@ -186,6 +235,24 @@ def _account_sessions(ledger: Ledger, sessions: pa.Table) -> None:
     received = sessions.column("received_at").to_pylist()
     for project_id, moment in zip(projects, received, strict=True):
         ledger.add(project_id, moment.timestamp(), "session")
+
+
+def _internal_outcome(record: SpoolRecord) -> SpoolRecord:
+    category = {"event": "error", "sessions": "session"}.get(record.kind, record.kind)
+    outcome = RelayOutcome(
+        timestamp=record.received_at,
+        outcome="invalid",
+        reason="internal",
+        category=category,
+        quantity=1,
+    )
+    return SpoolRecord(
+        kind="outcome",
+        project_id=record.project_id,
+        event_id="",
+        received_at=record.received_at,
+        payload=encode_outcome(outcome),
+    )
 
 
 def _category(event_type: str) -> str:

@@ -24,6 +24,7 @@ from relay.envelope import Envelope, Item
 from relay.errors import MALFORMED_JSON, BadRequest, PayloadTooLarge
 from relay.event_view import EventView, read_view
 from relay.filters import filter_reason
+from relay.items import DECODERS as KEPT_ITEM_DECODERS
 from relay.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_BYTES, MAX_EVENT_BYTES
 from relay.normalize import EventTooOld, clock_drift_s, normalize_event_id
 from relay.policy import ITEM_CATEGORIES, RequestPolicy
@@ -159,7 +160,12 @@ def _ingest_attachment(item: Item, ctx: _EnvelopeContext) -> SpoolRecord:
 def _ingest_kept(item: Item, ctx: _EnvelopeContext) -> SpoolRecord:
     if len(item.payload) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"{item.type} item exceeds {MAX_EVENT_BYTES} bytes")
-    decode_object(item.payload, item.type)
+    # Its shape is checked now, by the same Struct its rows are built from at the flush:
+    # a malformed item is refused here, never stored to stall the flush after it.
+    try:
+        KEPT_ITEM_DECODERS[item.type](item.payload)
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        raise BadRequest(f"{item.type} item is malformed: {e}") from e
     return SpoolRecord(
         kind=item.type,
         project_id=ctx.project_id,

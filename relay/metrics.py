@@ -43,6 +43,11 @@ class RelayMetrics:
             ["table"],
             registry=self.registry,
         )
+        self.quarantined_records_total = Counter(
+            "relay_quarantined_records",
+            "Spooled records no row could be built from, kept aside in the spool's quarantine",
+            registry=self.registry,
+        )
         self.flush_failures_total = Counter(
             "relay_flush_failures", "Failed batch flushes (retried)", registry=self.registry
         )

@@ -273,6 +273,19 @@ class Spool:
         with self._bytes_lock:
             self._bytes_on_disk -= size
 
+    def quarantine(self, segment: Segment, records: list[bytes]) -> None:
+        """Keep records the flusher cannot store, durably, beside the spool, for an operator
+        (`quarantine/<segment>`, the spool's frame format)."""
+        if not records:
+            return
+        folder = self.directory / "quarantine"
+        folder.mkdir(exist_ok=True)
+        path = folder / segment.path.name
+        with open(path, "wb") as out:
+            out.write(b"".join(frame(record) for record in records))
+            out.flush()
+            os.fsync(out.fileno())
+
     def seal_open(self) -> None:
         """Seal what is open so the flusher can take it; call once appends have stopped."""
         self._seal_if_due(force=True)

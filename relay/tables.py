@@ -16,6 +16,13 @@ import msgspec
 import pyarrow as pa
 
 from core.storage.tables import ATTACHMENTS, OUTCOMES, SESSIONS
+from relay.items import (
+    SessionAttributes,
+    Text,
+    decode_client_report,
+    decode_session_aggregates,
+    decode_session_update,
+)
 from relay.normalize import parse_timestamp
 from relay.records import SpoolRecord
 
@@ -72,14 +79,18 @@ def attachment_rows(records: list[SpoolRecord]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=ATTACHMENT_SCHEMA)
 
 
-def _session_row(record: SpoolRecord, doc: dict[str, Any], **values: Any) -> dict[str, Any]:
-    found = doc.get("attrs")
-    attrs: dict[str, Any] = found if isinstance(found, dict) else {}
+def _text(value: Text, limit: int) -> str:
+    return "" if value is None else str(value)[:limit]
+
+
+def _session_row(
+    record: SpoolRecord, attrs: SessionAttributes | None, **values: Any
+) -> dict[str, Any]:
     return {
         "project_id": record.project_id,
         "received_at": _ms(record.received_at),
-        "release": str(attrs.get("release") or "")[:250],
-        "environment": str(attrs.get("environment") or "")[:64],
+        "release": _text(attrs.release if attrs else None, 250),
+        "environment": _text(attrs.environment if attrs else None, 64),
         "session_id": "",
         "distinct_id": "",
         "errors": 0,
@@ -89,41 +100,39 @@ def _session_row(record: SpoolRecord, doc: dict[str, Any], **values: Any) -> dic
     }
 
 
-def _update_rows(record: SpoolRecord, doc: dict[str, Any]) -> list[dict[str, Any]]:
-    started = parse_timestamp(doc.get("started")) or record.received_at
-    errors = doc.get("errors")
-    duration = doc.get("duration")
+def _update_rows(record: SpoolRecord) -> list[dict[str, Any]]:
+    update = decode_session_update(record.payload)
+    started = parse_timestamp(update.started) or record.received_at
     return [
         _session_row(
             record,
-            doc,
+            update.attrs,
             started=_ms(started),
-            session_id=str(doc.get("sid") or "")[:64],
-            distinct_id=str(doc.get("did") or "")[:128],
-            status=str(doc.get("status") or "ok")[:16],
-            errors=errors if isinstance(errors, int) and errors >= 0 else 0,
-            duration_s=float(duration) if isinstance(duration, int | float) else 0.0,
-            init=1 if doc.get("init") is True else 0,
+            session_id=_text(update.sid, 64),
+            distinct_id=_text(update.did, 128),
+            status=(update.status or "ok")[:16],
+            errors=update.errors if update.errors is not None and update.errors >= 0 else 0,
+            duration_s=update.duration or 0.0,
+            init=1 if update.init else 0,
             quantity=1,
         )
     ]
 
 
-def _aggregate_rows(record: SpoolRecord, doc: dict[str, Any]) -> list[dict[str, Any]]:
+def _aggregate_rows(record: SpoolRecord) -> list[dict[str, Any]]:
+    doc = decode_session_aggregates(record.payload)
     rows = []
-    for aggregate in doc.get("aggregates") or []:
-        if not isinstance(aggregate, dict):
-            continue
-        started = parse_timestamp(aggregate.get("started")) or record.received_at
+    for aggregate in doc.aggregates:
+        started = parse_timestamp(aggregate.started) or record.received_at
         for status in _AGGREGATE_STATUSES:
-            count = aggregate.get(status)
-            if isinstance(count, int) and count > 0:
+            count = getattr(aggregate, status)
+            if count > 0:
                 rows.append(
                     _session_row(
                         record,
-                        doc,
+                        doc.attrs,
                         started=_ms(started),
-                        distinct_id=str(aggregate.get("did") or "")[:128],
+                        distinct_id=_text(aggregate.did, 128),
                         status=status,
                         quantity=count,
                     )
@@ -134,9 +143,7 @@ def _aggregate_rows(record: SpoolRecord, doc: dict[str, Any]) -> list[dict[str, 
 def session_rows(records: list[SpoolRecord]) -> pa.Table:
     rows: list[dict[str, Any]] = []
     for record in records:
-        doc = _decode(record.payload)
-        build = _aggregate_rows if record.kind == "sessions" else _update_rows
-        rows.extend(build(record, doc))
+        rows.extend(_aggregate_rows(record) if record.kind == "sessions" else _update_rows(record))
     return pa.Table.from_pylist(rows, schema=SESSION_SCHEMA)
 
 
@@ -144,21 +151,19 @@ OutcomeKey = tuple[int, int, str, str, str, str]  # project, hour, outcome, reas
 
 
 def _client_report_outcomes(record: SpoolRecord, totals: Counter[OutcomeKey]) -> None:
-    doc = _decode(record.payload)
-    hour = _hour(parse_timestamp(doc.get("timestamp")) or record.received_at)
+    report = decode_client_report(record.payload)
+    hour = _hour(parse_timestamp(report.timestamp) or record.received_at)
     for field in (
         "discarded_events",
         "rate_limited_events",
         "filtered_events",
         "filtered_sampling_events",
     ):
-        for entry in doc.get(field) or []:
-            if not isinstance(entry, dict) or not isinstance(entry.get("quantity"), int):
-                continue
-            reason = str(entry.get("reason") or field)[:64]
-            category = str(entry.get("category") or "default")[:32]
+        for entry in getattr(report, field):
+            reason = _text(entry.reason, 64) or field
+            category = _text(entry.category, 32) or "default"
             key = (record.project_id, hour, "client_discard", reason, category, "client")
-            totals[key] += max(entry["quantity"], 0)
+            totals[key] += max(entry.quantity, 0)
 
 
 def outcome_rows(records: list[SpoolRecord], accepted: Counter[tuple[int, int, str]]) -> pa.Table:

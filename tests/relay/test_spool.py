@@ -19,8 +19,8 @@ from pathlib import Path
 from relay.flusher import BatchSink, Flusher
 from relay.ingest import event_record
 from relay.metrics import RelayMetrics
-from relay.records import encode_record
-from relay.spool import Spool, SpoolWriteError
+from relay.records import SpoolRecord, decode_record, encode_record
+from relay.spool import Spool, SpoolWriteError, read_frames
 
 
 def open_spool(directory: Path) -> Spool:
@@ -201,3 +201,37 @@ def test_a_full_disk_refuses_the_append_and_keeps_every_acknowledged_record(tmp_
         assert len(restarted.sealed.queue) >= 2
         assert replayed == acknowledged
         restarted.close()
+
+
+def test_a_record_no_row_can_be_built_from_is_set_aside_and_the_rest_is_stored(stack, tmp_path):
+    directory = tmp_path / "spool"
+    spool = open_spool(directory)
+    records, ids = event_records(3)
+    # A sessions record the relay's door would refuse today, as a bug might let through.
+    poison = SpoolRecord(
+        kind="sessions",
+        project_id=7,
+        event_id="",
+        received_at=time.time(),
+        payload=b'{"aggregates": 5}',
+    )
+    spool_once(spool, [records[0], encode_record(poison), *records[1:]])
+    metrics = RelayMetrics()
+    flusher = Flusher(
+        spool, BatchSink(clickhouse=stack.clickhouse, enqueue_batch=lambda b: None), metrics
+    )
+    assert flush_all(spool, flusher) == 1
+    assert stored_ids(stack, "events") == sorted(ids)
+    (kept_aside,) = (directory / "quarantine").iterdir()
+    assert [decode_record(body) for body in read_frames(kept_aside.read_bytes())] == [poison]
+    outcomes = (
+        stack.clickhouse()
+        .query(
+            "SELECT outcome, reason, category, sum(quantity) FROM outcomes "
+            "WHERE outcome = 'invalid' GROUP BY ALL"
+        )
+        .result_rows
+    )
+    assert outcomes == [("invalid", "internal", "session", 1)]
+    assert metrics.registry.get_sample_value("relay_quarantined_records_total") == 1
+    spool.close()

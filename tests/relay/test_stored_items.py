@@ -237,3 +237,44 @@ def test_an_invalid_item_is_counted_once_in_the_relays_metrics(relay):
     assert response.status_code == 200
     after = _item_metric(relay, "error", "invalid") + _item_metric(relay, "event", "invalid")
     assert after - before == 1
+
+
+def test_malformed_sessions_and_client_reports_are_invalid_items_and_nothing_stalls(relay):
+    """Each used to reach the spool and fail every flush of its segment, so nothing
+    acknowledged after it was ever stored."""
+    from relay.envelope import serialize_envelope
+    from tests.relay.conftest import PUBLIC_KEY
+
+    headers = {"X-Sentry-Auth": f"Sentry sentry_key={PUBLIC_KEY}"}
+    malformed = [
+        ("sessions", b'{"aggregates": 5}'),
+        ("sessions", b'{"aggregates": [{"started": "2026-12-01T00:00:00Z", "exited": "x"}]}'),
+        ("session", b'{"sid": "a", "errors": "many"}'),
+        ("client_report", b'{"discarded_events": 3}'),
+    ]
+    # No other test of the module sends invalid sessions or client reports.
+    sql = (
+        "SELECT sum(quantity) FROM outcomes WHERE outcome = 'invalid' "
+        "AND reason = 'invalid_item' AND category IN ('session', 'client_report') "
+        f"AND project_id = {PROJECT_ID}"
+    )
+    before = 0
+    for kind, payload in malformed:
+        body = serialize_envelope({}, [({"type": kind}, payload)])
+        response = relay.http.post(f"/api/{PROJECT_ID}/envelope/", content=body, headers=headers)
+        assert response.status_code == 200
+    event_id = uuid.uuid4().hex
+    body = serialize_envelope(
+        {"event_id": event_id}, [({"type": "event"}, b'{"message": "after"}')]
+    )
+    assert (
+        relay.http.post(f"/api/{PROJECT_ID}/envelope/", content=body, headers=headers).status_code
+        == 200
+    )
+    assert (
+        wait_for_rows(
+            relay, f"SELECT count() FROM events WHERE event_id = '{uuid.UUID(event_id)}'", 1
+        )
+        == 1
+    )
+    assert wait_for_rows(relay, sql, before + len(malformed)) == before + len(malformed)
