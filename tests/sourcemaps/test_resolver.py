@@ -55,8 +55,12 @@ def upload(
     return sha1s
 
 
+def browser_path() -> str:
+    return "https://shop.example/static/app.min.js"
+
+
 def browser_event(*, debug_id: str | None = None, release: str | None = None, **frame) -> dict:
-    path = "https://shop.example/static/app.min.js"
+    path = browser_path()
     event = {
         "event_id": uuid.uuid4().hex,
         "timestamp": time.time(),
@@ -227,3 +231,19 @@ def test_retention_deletes_unused_bundles_and_files_no_other_bundle_names(ctx, p
     assert (bundles, files) == (1, 1)
     assert all(store.read_file(s) is not None for s in kept)
     assert store.read_file(gone[1]) is None
+
+
+def test_the_workbench_shows_an_issues_resolved_stack_trace(ctx, project_id, stack):
+    from analysis.clickhouse_source import ClickHouseSource
+    from analysis.stacktraces import issue_stacktraces
+
+    debug_id = str(uuid.uuid4())
+    upload(ctx, project_id, debug_id=debug_id)
+    outcome = process_event_batch(ctx, batch_of([browser_event(debug_id=debug_id)], project_id))
+    (group_id,) = set(outcome.assignment.groups.values())
+    source = ClickHouseSource.from_stack(stack)
+    frames = issue_stacktraces(source, [group_id], projects=[project_id])
+    assert frames.select("function", "location", "resolved_with", "minified").rows() == [
+        ("explode", "/src/app.js:2:3", "debug-id", f"t at {browser_path()}:1:{THROW_COLUMN}")
+    ]
+    assert frames["context_line"][0] == "throw new Error('x' + n);"
