@@ -247,3 +247,32 @@ def test_the_workbench_shows_an_issues_resolved_stack_trace(ctx, project_id, sta
         ("explode", "/src/app.js:2:3", "debug-id", f"t at {browser_path()}:1:{THROW_COLUMN}")
     ]
     assert frames["context_line"][0] == "throw new Error('x' + n);"
+
+
+def test_the_ai_features_read_the_resolved_event(ctx, project_id):
+    from tests.ai.factories import ingest
+    from workers.ai.facts import load_facts
+
+    debug_id = str(uuid.uuid4())
+    upload(ctx, project_id, debug_id=debug_id)
+    (group_id,) = ingest(ctx, project_id, [browser_event(debug_id=debug_id)])
+    facts = load_facts(ctx, group_id)
+    assert facts is not None
+    view = facts.events[0].view
+    assert view is not None
+    assert [f.function for f in view.frames] == ["explode"]
+
+
+def test_a_replay_over_the_live_store_groups_the_resolved_events(ctx, project_id, stack, tmp_path):
+    import polars as pl
+
+    from analysis.clickhouse_source import ClickHouseSource
+    from tests.ai.factories import ingest
+
+    debug_id = str(uuid.uuid4())
+    upload(ctx, project_id, debug_id=debug_id)
+    event = browser_event(debug_id=debug_id)
+    ingest(ctx, project_id, [event])
+    ((_, path),) = ClickHouseSource.from_stack(stack).event_files(tmp_path, projects=[project_id])
+    (payload,) = pl.read_parquet(path)["payload"].to_list()
+    assert frame_of(msgspec.json.decode(payload))["function"] == "explode"
