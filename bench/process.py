@@ -234,26 +234,19 @@ def main() -> int:
     stack = open_stack(settings)
     figures, ok = [], True
     try:
-        for groups, target in TARGETS.items():
-            elapsed, stages = run(stack, groups, args.events, args.threads)
+        bundle = build(work / "shop-js", handlers=int(100 * MINIFIED_SHARE))
+        scenarios = [(f"{g} groups", g, target, None) for g, target in TARGETS.items()]
+        scenarios.append(("100 groups with 30% minified JS", 100, MINIFIED_TARGET, bundle))
+        for label, groups, target, with_bundle in scenarios:
+            elapsed, stages = run(stack, groups, args.events, args.threads, with_bundle)
             rate = args.events / elapsed
             ok &= rate >= target
             split = ", ".join(f"{k} {v / elapsed * 100:.0f}%" for k, v in sorted(stages.items()))
             print(
-                f"{groups} groups: {args.events} events in {elapsed:.1f} s = {rate:,.0f} events/s"
+                f"{label}: {args.events} events in {elapsed:.1f} s = {rate:,.0f} events/s"
                 f" (stage time / wall time: {split})"
             )
-            figures.append(f"{groups} groups {rate:,.0f}/s")
-        bundle = build(work / "shop-js", handlers=int(100 * MINIFIED_SHARE))
-        elapsed, stages = run(stack, 100, args.events, args.threads, bundle)
-        rate = args.events / elapsed
-        ok &= rate >= MINIFIED_TARGET
-        split = ", ".join(f"{k} {v / elapsed * 100:.0f}%" for k, v in sorted(stages.items()))
-        print(
-            f"100 groups, 30% minified JavaScript: {args.events} events in {elapsed:.1f} s = "
-            f"{rate:,.0f} events/s (stage time / wall time: {split})"
-        )
-        figures.append(f"100 groups with 30% minified JS {rate:,.0f}/s")
+            figures.append(f"{label} {rate:,.0f}/s")
         frame_rate, event_rate = frames_per_second(stack, bundle)
         print(
             f"source-map step alone, warm cache: {frame_rate:,.0f} frames/s "
