@@ -7,6 +7,7 @@
     GET  /api/0/organizations/{org}/releases/                  releases list
     GET/PUT /api/0/organizations/{org}/releases/{version}/     releases info / finalize
     GET  /api/0/projects/{org}/{project}/releases/[{version}/] releases list / info
+    POST …/releases/{version}/files/                           older clients' per-file upload
 
 One organization: any `{org}` slug means this deployment. Every request carries an API
 token (`Authorization: Bearer`, `core.pg.tokens`); a token that names a project never
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from relay.uploads import assemble, chunks, releases
+from relay.uploads import assemble, chunks, release_files, releases
 from relay.uploads.deps import UploadDeps
 
 __all__ = ["UploadDeps", "register"]
@@ -40,6 +41,12 @@ def register(app: Sanic, deps: UploadDeps) -> None:
             "/api/0/projects/<org:str>/<project:str>/releases/<version:str>",
             releases.info_project,
             ["GET"],
+        ),
+        (f"{_ORG}/releases/<version:str>/files", release_files.upload, ["POST"]),
+        (
+            "/api/0/projects/<org:str>/<project:str>/releases/<version:str>/files",
+            release_files.upload_project,
+            ["POST"],
         ),
     ):
         name = f"uploads_{handler.__module__.rsplit('.', 1)[-1]}_{handler.__name__}"

@@ -101,3 +101,33 @@ def test_a_release_upload_is_indexed_by_release_dist_and_url(upload_relay, tmp_p
         ("~/static/js/app.min.js", "shop@3.1.0", "web", None),
         ("~/static/js/app.min.js.map", "shop@3.1.0", "web", None),
     ]
+
+
+def test_older_clients_upload_release_files_one_by_one(upload_relay):
+    from tests.sourcemaps.bundles import MINIFIED, SOURCE_MAP
+
+    url = "/api/0/projects/stackwise/web/releases/legacy@1.0/files/"
+    with upload_relay.http() as client:
+        first = client.post(
+            url,
+            files={"file": ("app.min.js", MINIFIED)},
+            data={"name": "~/js/app.min.js", "header": "Sourcemap: app.min.js.map"},
+        )
+        assert first.status_code == 201, first.text
+        assert first.json()["headers"] == {"Sourcemap": "app.min.js.map"}
+        mapped = client.post(
+            url, files={"file": ("m", SOURCE_MAP)}, data={"name": "~/js/app.min.js.map"}
+        )
+        assert mapped.status_code == 201, mapped.text
+        again = client.post(url, files={"file": ("x", MINIFIED)}, data={"name": "~/js/app.min.js"})
+        assert again.status_code == 409
+        assert "already exists" in again.json()["detail"]
+        bad = client.post(url, files={"file": ("m", b"{}")}, data={"name": "~/js/bad.js.map"})
+        assert bad.status_code == 400
+        climbing = client.post(url, files={"file": ("x", MINIFIED)}, data={"name": "~/../x.js"})
+        assert climbing.status_code == 400
+    files = [f for f in indexed_files(upload_relay, "web") if f["release"] == "legacy@1.0"]
+    assert [(f["type"], f["url"]) for f in files] == [
+        ("minified_source", "~/js/app.min.js"),
+        ("source_map", "~/js/app.min.js.map"),
+    ]
