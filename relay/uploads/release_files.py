@@ -35,16 +35,18 @@ class Conflict(RelayError):
     status = 409
 
 
+def _form_values(request: Request, name: str) -> list[str]:
+    form = request.form
+    return (form.getlist(name) if form is not None else None) or []
+
+
 def _field(request: Request, name: str) -> str:
-    form = request.form or {}
-    values = form.getlist(name) if form else None
-    return (values or [""])[0]
+    return (_form_values(request, name) or [""])[0]
 
 
 def _headers(request: Request) -> dict[str, str]:
-    form = request.form or {}
     found = {}
-    for line in (form.getlist("header") if form else None) or []:
+    for line in _form_values(request, "header"):
         key, _, value = line.partition(":")
         found[key.strip().lower()] = value.strip()
     return found
