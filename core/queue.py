@@ -6,11 +6,14 @@ the workers (dramatiq's own advice: a message is data you can build anywhere).
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 import dramatiq
 import msgspec
-from dramatiq.brokers.redis import RedisBroker
+import redis
+from dramatiq.brokers import redis as dramatiq_redis
 from dramatiq.encoder import Encoder
 from dramatiq.middleware import (
     AgeLimit,
@@ -22,7 +25,11 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+log = logging.getLogger(__name__)
+
 PROCESS_EVENTS = "process_events"
+# How often a retry waiting for Redis tries again.
+_REDIS_RETRY_S = 1.0
 
 
 class MsgpackEncoder(Encoder):
@@ -37,6 +44,29 @@ class MsgpackEncoder(Encoder):
 
     def decode(self, data: bytes) -> dict[str, Any]:
         return self._decode(data)
+
+
+class RedisBroker(dramatiq_redis.RedisBroker):
+    """Dramatiq's Redis broker, except that a retry waits for Redis instead of vanishing.
+
+    When an actor fails, the Retries middleware enqueues the message again with a delay,
+    then the worker acks the original. If Redis is away at that moment, Dramatiq logs the
+    failed enqueue and acks anyway (it waits for Redis only to ack): the message, a batch
+    of events stored and never grouped, is gone. Here a delayed enqueue waits for Redis,
+    as the ack does, so the retry exists before the original is acked. (Were the worker
+    stopped meanwhile, the unacked original goes back to the queue when its heartbeat
+    times out.) An immediate enqueue still fails at once: the relay retries its batch.
+    """
+
+    def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:
+        while True:
+            try:
+                return super().enqueue(message, delay=delay)
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                if delay is None:
+                    raise
+                log.warning("Redis unreachable (%s): retry of %s waits", e, message.message_id)
+                time.sleep(_REDIS_RETRY_S)
 
 
 def connect_broker(
