@@ -13,8 +13,10 @@ from typing import Any
 import dramatiq
 import msgspec
 import redis
+from dramatiq.broker import Consumer
 from dramatiq.brokers import redis as dramatiq_redis
 from dramatiq.encoder import Encoder
+from dramatiq.errors import ConnectionClosed
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -47,15 +49,24 @@ class MsgpackEncoder(Encoder):
 
 
 class RedisBroker(dramatiq_redis.RedisBroker):
-    """Dramatiq's Redis broker, except that a retry waits for Redis instead of vanishing.
+    """Dramatiq's Redis broker, with what a Redis outage needs that it lacks.
 
-    When an actor fails, the Retries middleware enqueues the message again with a delay,
-    then the worker acks the original. If Redis is away at that moment, Dramatiq logs the
-    failed enqueue and acks anyway (it waits for Redis only to ack): the message, a batch
-    of events stored and never grouped, is gone. Here a delayed enqueue waits for Redis,
-    as the ack does, so the retry exists before the original is acked. (Were the worker
-    stopped meanwhile, the unacked original goes back to the queue when its heartbeat
-    times out.) An immediate enqueue still fails at once: the relay retries its batch.
+    - A retry waits for Redis instead of vanishing. When an actor fails, the Retries
+      middleware enqueues the message again with a delay, then the worker acks the
+      original. If Redis is away at that moment, Dramatiq logs the failed enqueue and acks
+      anyway once Redis is back (it waits for Redis only to ack): the message, a batch of
+      events stored and never grouped, is gone. Here a delayed enqueue waits for Redis, as
+      the ack does, so the retry exists before the original is acked. (Were the worker
+      stopped meanwhile, the unacked original goes back to the queue when its heartbeat
+      times out.)
+    - Retries held in memory are not stranded. A delay queue's consumer keeps the retries
+      it fetched until they are due; when it loses Redis, Dramatiq forgets them and starts
+      a new consumer, while Redis still counts them as held by this worker, which is alive
+      (heartbeats), so nothing ever puts them back. A new delay-queue consumer first puts
+      back what this worker held on that queue.
+    - An immediate enqueue fails at once, as a broker connection error: the consumer that
+      moves a due retry to its queue then restarts instead of dying (any other error ends
+      its thread), and the relay retries its batch.
     """
 
     def enqueue(self, message: dramatiq.Message, *, delay: int | None = None) -> dramatiq.Message:
@@ -64,9 +75,21 @@ class RedisBroker(dramatiq_redis.RedisBroker):
                 return super().enqueue(message, delay=delay)
             except (redis.ConnectionError, redis.TimeoutError) as e:
                 if delay is None:
-                    raise
+                    raise ConnectionClosed(e) from e
                 log.warning("Redis unreachable (%s): retry of %s waits", e, message.message_id)
                 time.sleep(_REDIS_RETRY_S)
+
+    def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
+        if queue_name.endswith(".DQ"):
+            held = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+            try:
+                stranded = self.client.smembers(held)
+                if stranded:
+                    log.warning("putting back %d retries held when Redis was lost", len(stranded))
+                    self.do_requeue(queue_name, *stranded)
+            except (redis.ConnectionError, redis.TimeoutError) as e:
+                raise ConnectionClosed(e) from e
+        return super().consume(queue_name, prefetch, timeout)
 
 
 def connect_broker(

@@ -1,16 +1,21 @@
 """The workers' queue while Redis is unreachable: a failed batch is retried, never lost.
 
-Redis is reached through a TcpProxy; the actor cuts it at the moment it fails, as a Redis
-outage does to a batch in a worker's hands. Before the fix, the Retries middleware could
-not enqueue the retry, Dramatiq logged that and acked the message once Redis was back:
-the batch was gone, its events stored and never grouped.
+Redis is reached through a TcpProxy the tests cut, as a Redis outage does to a worker.
+Before the fixes: the Retries middleware could not enqueue the retry of a batch that
+failed in the outage, and Dramatiq acked the batch once Redis was back; a retry waiting
+in a worker's memory for its time was forgotten by the reconnecting consumer while Redis
+kept it marked as held by the live worker. Either way the batch was gone, its events
+stored and never grouped.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import dramatiq
+import pytest
+from dramatiq.errors import BrokerConnectionError
 
 from core.queue import connect_broker
 from tests.conftest import MACHINE_REDIS
@@ -43,3 +48,50 @@ def test_a_message_failing_while_redis_is_away_is_retried_once_redis_is_back(red
         broker.close()
         proxy.close()
     assert attempts[:2] == [7, 7]
+
+
+def test_a_retry_waiting_in_a_worker_when_redis_blinks_is_still_run(redis_namespace):
+    proxy = TcpProxy(*MACHINE_REDIS.removeprefix("redis://").split(":")).start()
+    broker = connect_broker(f"redis://127.0.0.1:{proxy.port}/0", namespace=redis_namespace)
+    attempts: list[int] = []
+
+    def process(batch: int) -> None:
+        attempts.append(batch)
+        if len(attempts) == 1:
+            raise ConnectionError("PostgreSQL went away mid-batch")
+
+    actor = dramatiq.actor(
+        process,
+        actor_name="process",
+        queue_name="blink",
+        broker=broker,
+        min_backoff=4_000,
+        max_backoff=5_000,
+    )
+    worker = dramatiq.Worker(broker, worker_threads=1)
+    worker.start()
+    try:
+        actor.send(7)
+        wait_until(lambda: attempts == [7], 10, "the first attempt did not run")
+        time.sleep(1.0)  # the retry is in the delay queue's consumer, waiting for its time
+        with proxy.outage():
+            time.sleep(2.0)
+        wait_until(lambda: len(attempts) >= 2, 30, "the waiting retry was never run")
+    finally:
+        worker.stop(timeout=10_000)
+        broker.close()
+        proxy.close()
+
+
+def test_an_enqueue_without_redis_is_a_broker_connection_error(redis_namespace):
+    # Dramatiq's consumer restarts on a broker connection error; any other error ends it.
+    proxy = TcpProxy(*MACHINE_REDIS.removeprefix("redis://").split(":")).start()
+    broker = connect_broker(f"redis://127.0.0.1:{proxy.port}/0", namespace=redis_namespace)
+    message = dramatiq.Message(queue_name="q", actor_name="a", args=(), kwargs={}, options={})
+    try:
+        proxy.cut()
+        with pytest.raises(BrokerConnectionError):
+            broker.enqueue(message)
+    finally:
+        broker.close()
+        proxy.close()
