@@ -17,11 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from core.pg.projects import create_project, save_config
 from core.project_config import set_path
 from core.storage.postgres import open_pool
+from relay.event_rows import EventRows
 from tests.conftest import MACHINE_REDIS, fresh_postgres, fresh_redis_namespace
 from tests.support.accounting import account, wait_settled
 from tests.support.clickhouse_server import wait_until
@@ -122,6 +124,28 @@ def assert_accounted(deployment: Deployment, load: LoadSender, project_id: int) 
     audit = deployment.audit("--settle", "0", "--since", "2h", "--project", str(project_id))
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "reconciled" in audit.stdout
+
+
+def test_the_accounting_sees_an_event_stored_twice_after_its_parts_merged(deployment):
+    # The checks below can fail: a duplicate a merge has collapsed is still counted.
+    project_id, _ = new_project(deployment)
+    event_id, now = uuid.uuid4().hex, time.time()
+    payload = msgspec.json.encode({"event_id": event_id, "message": "twice"})
+    rows = EventRows()
+    rows.add(project_id, event_id, now, payload, timestamp=now, event_type="default")
+    client = deployment.clickhouse()
+    try:
+        for token in ("one-segment", "another-segment"):
+            settings = {"insert_deduplication_token": f"{token}-{event_id}"}
+            client.insert_arrow("events", rows.table(), settings=settings)
+        client.command("OPTIMIZE TABLE events FINAL")
+        held = client.query(
+            "SELECT count() FROM events WHERE event_id = {id:UUID}", parameters={"id": event_id}
+        ).result_rows[0][0]
+    finally:
+        client.close()
+    assert held == 1
+    assert account(deployment, {event_id: "event"}, [project_id]).duplicated == {event_id: 2}
 
 
 def test_a_relay_killed_at_a_random_moment_loses_nothing_it_acknowledged(deployment):

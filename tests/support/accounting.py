@@ -1,9 +1,10 @@
 """Did every acknowledged event arrive once? Read from the stores of a Deployment.
 
 An event id answered 200 must be a row of its table (`events`, or `transactions` for a
-transaction) exactly once, counted without FINAL so that a duplicate cannot hide behind
-ReplacingMergeTree; an error event must also have exactly one `error_occurrences` row,
-and every issue's `times_seen` must equal its occurrences (each event counted once).
+transaction) exactly once: its rows are counted without FINAL, and so are its inserts,
+which the deployment counts apart because a merge of the ReplacingMergeTree collapses a
+duplicate. An error event must also have exactly one `error_occurrences` row, and every
+issue's `times_seen` must equal its occurrences (each event counted once).
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ class Accounts:
 
 
 def rows_per_id(deployment: Deployment, table: str, projects: list[int]) -> dict[str, int]:
+    """Rows of `table` per event id: those it holds, or more if more were ever inserted."""
+    held = _count_per_id(deployment, table, projects)
+    inserted = _count_per_id(deployment, f"{table}_inserted", projects)
+    return {event_id: max(rows, inserted.get(event_id, 0)) for event_id, rows in held.items()}
+
+
+def _count_per_id(deployment: Deployment, table: str, projects: list[int]) -> dict[str, int]:
     client = deployment.clickhouse()
     try:
         rows = client.query(

@@ -37,6 +37,8 @@ from tests.support.serve_process import ServeProcess
 from tests.support.tcp_proxy import TcpProxy
 
 _WORKER_READY = "worker running"
+# Tables whose inserted rows are counted per event id (see Deployment._count_inserted_rows).
+INSERT_COUNTED = ("events", "transactions")
 _STOP_TIMEOUT_S = 60.0
 
 
@@ -172,11 +174,35 @@ class Deployment:
             check=False,
         )
         assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+        self._count_inserted_rows()
         started = [self.add_relay(wait=False) for _ in range(relays)]
         started += [self.add_worker(wait=False) for _ in range(workers)]
         for service in started:
             service.wait_ready()
         return self
+
+    def _count_inserted_rows(self) -> None:
+        """A counter of every row inserted into `events` and `transactions`, per id.
+
+        Those tables are ReplacingMergeTree: a merge collapses an event stored twice, so
+        counting their rows can miss a duplicate once the parts have merged. The counters
+        are plain MergeTree tables fed by materialized views; a replayed insert (the same
+        deduplication token) is dropped by them as by the table, anything else is counted.
+        """
+        client = self.clickhouse()
+        try:
+            for table in INSERT_COUNTED:
+                client.command(
+                    f"CREATE TABLE {table}_inserted (project_id UInt64, event_id UUID) "
+                    "ENGINE = MergeTree ORDER BY (project_id, event_id) "
+                    "SETTINGS non_replicated_deduplication_window = 100000"
+                )
+                client.command(
+                    f"CREATE MATERIALIZED VIEW {table}_inserted_mv TO {table}_inserted "
+                    f"AS SELECT project_id, event_id FROM {table}"
+                )
+        finally:
+            client.close()
 
     def add_relay(self, *, data_dir: Path | None = None, wait: bool = True, **settings) -> Service:
         name = f"relay-{len(self.relays) + 1}"
