@@ -10,6 +10,7 @@ counted once by its issue, and `stackwise audit` reconciles.
 from __future__ import annotations
 
 import random
+import signal
 import threading
 import time
 import uuid
@@ -162,6 +163,28 @@ def test_a_relay_killed_at_a_random_moment_loses_nothing_it_acknowledged(deploym
         load.stop()
     # While it was down the SDKs could not connect; whatever it answered was a 200.
     assert_answers(load, {200}, deployment.relays[0])
+    assert_accounted(deployment, load, project_id)
+
+
+def test_a_relay_stopped_under_load_stops_at_once_and_cuts_no_request(deployment):
+    project_id, key = new_project(deployment)
+    relay = deployment.relays[0]
+    load = load_on(relay, project_id, key, threads=4)
+    try:
+        wait_for_acks(load, 200)
+        started = time.monotonic()
+        assert relay.stop(signal.SIGTERM) == 0
+        took = time.monotonic() - started
+        log = relay.log
+        relay.start()
+        wait_for_acks(load, 100)
+    finally:
+        load.stop()
+    # SDKs keep posting on keep-alive connections: the stop must close them, not wait out
+    # Sanic's graceful timeout (15 s) and then cut the requests in them.
+    assert took < 5, f"a SIGTERM took {took:.1f} s under load"
+    assert "stopped. Transport is closed" not in log
+    assert_answers(load, {200}, relay)
     assert_accounted(deployment, load, project_id)
 
 
