@@ -12,7 +12,9 @@ import asyncio
 import socket
 import time
 import uuid
+from collections.abc import Iterator
 
+import pytest
 import uvloop
 
 from relay.policy import connect_policy_redis
@@ -30,13 +32,22 @@ async def _admitted(limiter: QuotaLimiter, quotas: list[Quota], count: int) -> i
     return refusals.count(None)
 
 
-def test_a_quota_admits_on_trust_while_redis_is_cut_off_and_asks_again_once_back():
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
     proxy = TcpProxy(*MACHINE_REDIS.removeprefix("redis://").split(":")).start()
-    namespace = f"test-{uuid.uuid4().hex[:12]}"
+    yield proxy
+    proxy.close()
 
+
+def limited(proxy: TcpProxy, namespace: str) -> QuotaLimiter:
+    return QuotaLimiter(connect_policy_redis(f"redis://127.0.0.1:{proxy.port}/0"), namespace)
+
+
+def test_a_quota_admits_on_trust_while_redis_is_cut_off_and_asks_again_once_back(
+    proxy, redis_namespace
+):
     async def scenario() -> None:
-        client = connect_policy_redis(f"redis://127.0.0.1:{proxy.port}/0")
-        limiter = QuotaLimiter(client, namespace)
+        limiter = limited(proxy, redis_namespace)
         generous, small = _quota(600_000), _quota(100)
         assert await _admitted(limiter, generous, 50) == 50
         proxy.cut()
@@ -47,30 +58,21 @@ def test_a_quota_admits_on_trust_while_redis_is_cut_off_and_asks_again_once_back
         await asyncio.sleep(1.1)
         # Back: Redis decides again, and a small quota refuses past its limit.
         assert await _admitted(limiter, small, 300) == 100
-        await client.aclose()
+        await limiter.redis.aclose()
 
-    try:
-        uvloop.run(scenario())
-    finally:
-        proxy.close()
+    uvloop.run(scenario())
 
 
-def test_a_category_refused_before_the_outage_stays_refused_during_it():
-    proxy = TcpProxy(*MACHINE_REDIS.removeprefix("redis://").split(":")).start()
-
+def test_a_category_refused_before_the_outage_stays_refused_during_it(proxy, redis_namespace):
     async def scenario() -> None:
-        client = connect_policy_redis(f"redis://127.0.0.1:{proxy.port}/0")
-        limiter = QuotaLimiter(client, f"test-{uuid.uuid4().hex[:12]}")
+        limiter = limited(proxy, redis_namespace)
         quotas = _quota(10)
         assert await _admitted(limiter, quotas, 30) == 10
         proxy.cut()
         assert await _admitted(limiter, quotas, 30) == 0
-        await client.aclose()
+        await limiter.redis.aclose()
 
-    try:
-        uvloop.run(scenario())
-    finally:
-        proxy.close()
+    uvloop.run(scenario())
 
 
 def test_a_redis_that_never_answers_delays_a_request_by_the_timeout_only():

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 
 import dramatiq
 import pytest
+from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import BrokerConnectionError
 
 from core.queue import connect_broker
@@ -23,9 +25,35 @@ from tests.support.clickhouse_server import wait_until
 from tests.support.tcp_proxy import TcpProxy
 
 
-def test_a_message_failing_while_redis_is_away_is_retried_once_redis_is_back(redis_namespace):
+@pytest.fixture
+def proxy() -> Iterator[TcpProxy]:
     proxy = TcpProxy(*MACHINE_REDIS.removeprefix("redis://").split(":")).start()
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def broker(proxy: TcpProxy, redis_namespace: str) -> Iterator[RedisBroker]:
     broker = connect_broker(f"redis://127.0.0.1:{proxy.port}/0", namespace=redis_namespace)
+    yield broker
+    broker.close()
+
+
+def run_worker(broker: RedisBroker, process: Callable[[int], None], until, **options) -> None:
+    """Send `process` one message and run a worker until `until()` holds (30 s at most)."""
+    actor = dramatiq.actor(
+        process, actor_name="process", queue_name="outage", broker=broker, **options
+    )
+    worker = dramatiq.Worker(broker, worker_threads=1)
+    worker.start()
+    try:
+        actor.send(7)
+        until()
+    finally:
+        worker.stop(timeout=10_000)
+
+
+def test_a_message_failing_while_redis_is_away_is_retried_once_redis_is_back(proxy, broker):
     attempts: list[int] = []
 
     def process(batch: int) -> None:
@@ -35,24 +63,14 @@ def test_a_message_failing_while_redis_is_away_is_retried_once_redis_is_back(red
             threading.Timer(2.0, proxy.restore).start()
             raise ConnectionError("the group cache went away mid-batch")
 
-    actor = dramatiq.actor(
-        process, actor_name="process", queue_name="outage", broker=broker, min_backoff=100
-    )
-    worker = dramatiq.Worker(broker, worker_threads=1)
-    worker.start()
-    try:
-        actor.send(7)
+    def retried() -> None:
         wait_until(lambda: len(attempts) >= 2, 30, "the failed message was never retried")
-    finally:
-        worker.stop(timeout=10_000)
-        broker.close()
-        proxy.close()
+
+    run_worker(broker, process, retried, min_backoff=100)
     assert attempts[:2] == [7, 7]
 
 
-def test_a_retry_waiting_in_a_worker_when_redis_blinks_is_still_run(redis_namespace):
-    proxy = TcpProxy(*MACHINE_REDIS.removeprefix("redis://").split(":")).start()
-    broker = connect_broker(f"redis://127.0.0.1:{proxy.port}/0", namespace=redis_namespace)
+def test_a_retry_waiting_in_a_worker_when_redis_blinks_is_still_run(proxy, broker):
     attempts: list[int] = []
 
     def process(batch: int) -> None:
@@ -60,38 +78,19 @@ def test_a_retry_waiting_in_a_worker_when_redis_blinks_is_still_run(redis_namesp
         if len(attempts) == 1:
             raise ConnectionError("PostgreSQL went away mid-batch")
 
-    actor = dramatiq.actor(
-        process,
-        actor_name="process",
-        queue_name="blink",
-        broker=broker,
-        min_backoff=4_000,
-        max_backoff=5_000,
-    )
-    worker = dramatiq.Worker(broker, worker_threads=1)
-    worker.start()
-    try:
-        actor.send(7)
+    def blink_then_retried() -> None:
         wait_until(lambda: attempts == [7], 10, "the first attempt did not run")
         time.sleep(1.0)  # the retry is in the delay queue's consumer, waiting for its time
         with proxy.outage():
             time.sleep(2.0)
         wait_until(lambda: len(attempts) >= 2, 30, "the waiting retry was never run")
-    finally:
-        worker.stop(timeout=10_000)
-        broker.close()
-        proxy.close()
+
+    run_worker(broker, process, blink_then_retried, min_backoff=4_000, max_backoff=5_000)
 
 
-def test_an_enqueue_without_redis_is_a_broker_connection_error(redis_namespace):
+def test_an_enqueue_without_redis_is_a_broker_connection_error(proxy, broker):
     # Dramatiq's consumer restarts on a broker connection error; any other error ends it.
-    proxy = TcpProxy(*MACHINE_REDIS.removeprefix("redis://").split(":")).start()
-    broker = connect_broker(f"redis://127.0.0.1:{proxy.port}/0", namespace=redis_namespace)
     message = dramatiq.Message(queue_name="q", actor_name="a", args=(), kwargs={}, options={})
-    try:
-        proxy.cut()
-        with pytest.raises(BrokerConnectionError):
-            broker.enqueue(message)
-    finally:
-        broker.close()
-        proxy.close()
+    proxy.cut()
+    with pytest.raises(BrokerConnectionError):
+        broker.enqueue(message)
