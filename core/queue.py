@@ -128,6 +128,6 @@ def enqueue(broker: dramatiq.Broker, queue_name: str, actor_name: str, *args: An
     )
 
 
-def queue_depth(broker: RedisBroker, queue_name: str) -> int:
+def queue_depth(broker: dramatiq_redis.RedisBroker, queue_name: str) -> int:
     """Messages waiting (not counting those a worker holds)."""
     return int(broker.client.llen(f"{broker.namespace}:{queue_name}"))
