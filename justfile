@@ -103,7 +103,7 @@ browser:
         exit 1
     fi
 
-# run benchmark NAME (ingest, grouping, process, seed, analysis)
+# run benchmark NAME (ingest, grouping, process, seed, analysis, soak)
 bench name *args:
     {{python}} bench/{{name}}.py "${@:2}"
 

@@ -142,6 +142,15 @@ def _register_lifecycle(app: Sanic, deps: RelayDeps) -> None:
         if deps.policy is not None:
             app.ctx.background.append(asyncio.create_task(deps.policy.volume.run()))
 
+    @app.before_server_stop
+    async def stop_keeping_alive(app: Sanic) -> None:
+        # Sanic closes the idle connections once, then waits up to its graceful timeout
+        # (15 s) for the others and cuts the requests still in them. An SDK posting one
+        # event after another on its keep-alive connection kept that connection busy the
+        # whole time: every stop under load took 15 s and ended with requests cut off.
+        # From now on each request is answered with `Connection: close`.
+        app.config.KEEP_ALIVE = False
+
     @app.after_server_stop
     async def seal_spool(app: Sanic) -> None:
         # Requests are finished: seal the open segment so the flusher can store it.

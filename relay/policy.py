@@ -20,6 +20,10 @@ from relay.quotas import Quota, QuotaLimiter, Refusal, quotas_for
 from relay.sampling import SeenSignatures, sample_rate
 from relay.volume import VolumeTracker
 
+# The request path waits on Redis for a quota lease at most this long (connect or answer);
+# a Redis that stops answering is then treated as unreachable (see quotas).
+REDIS_TIMEOUT_S = 1.0
+
 # The data category of each item type that quotas count (Sentry's categories).
 ITEM_CATEGORIES = {
     "event": "error",
@@ -29,6 +33,12 @@ ITEM_CATEGORIES = {
     "session": "session",
     "sessions": "session",
 }
+
+
+def connect_policy_redis(url: str) -> aioredis.Redis:
+    return aioredis.from_url(
+        url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ configurations, so disabling a key takes effect within seconds, without a
 restart. An unknown key is looked up on its own (one indexed query), so a key
 created a moment ago works at once; a key found missing is remembered as missing for
 a few seconds, so a flood of bad keys costs at most one query per key and period.
+While PostgreSQL cannot be reached, known keys keep working from the cache; a key the
+cache has never seen cannot be checked, and is answered 503 (retry later), not 403: an
+SDK told its key is unknown drops the event, one told to retry keeps it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import logging
 import time
 from dataclasses import dataclass
 
+import psycopg
+
 from core.pg import projects
 from core.project_config import (
     ProjectConfig,
@@ -23,12 +28,15 @@ from core.project_config import (
     parse_key_config,
 )
 from core.storage.postgres import Pool
-from relay.errors import Forbidden
+from relay.errors import Forbidden, Unavailable
 
 log = logging.getLogger(__name__)
 
 _MISSING_KEY_MEMORY_S = 5.0
 _MISSING_KEYS_LIMIT = 100_000
+# A lookup on the request path waits this long for a PostgreSQL connection at most.
+_LOOKUP_TIMEOUT_S = 3.0
+_LOOKUP_RETRY_AFTER_S = 10
 
 
 @dataclass(frozen=True)
@@ -91,7 +99,7 @@ class ProjectCache:
 
     def _load_one(self, public_key: str) -> None:
         """Read one key and its project (blocking): a key created since the last refresh."""
-        with self._pool.connection() as conn:
+        with self._pool.connection(timeout=_LOOKUP_TIMEOUT_S) as conn:
             row = projects.key_with_project(conn, public_key)
         if row is None:
             if len(self._missing) > _MISSING_KEYS_LIMIT:
@@ -120,8 +128,12 @@ class ProjectCache:
             return None
         try:
             await asyncio.to_thread(self._load_one, public_key)
-        except Exception:
-            log.exception("looking up a public key failed")
+        except psycopg.Error as e:
+            log.warning("looking up public key %s failed: %s", public_key, e)
+            raise Unavailable(
+                "the relay cannot check this key now; retry later",
+                retry_after_s=_LOOKUP_RETRY_AFTER_S,
+            ) from e
         return self._keys.get(public_key)
 
     async def authorize(self, public_key: str, project_id: int) -> tuple[ProjectState, KeyState]:

@@ -11,17 +11,28 @@ lease, and costs no Redis round trip per refused event.
 
 Leases are at most 1% of the limit, so the shared quota holds within about 1% per
 process.
+
+When Redis cannot be reached, a quota admits on trust (fails open) and asks Redis again
+a second later: an outage of the quota store must neither lose the events SDKs send nor
+answer them with errors. What the leases already know still holds (a category refused
+until the bucket refills stays refused), so a project over its limit is not let through
+by the outage, only one whose next lease could not be fetched.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.project_config import RateLimitSettings
+
+log = logging.getLogger(__name__)
 
 ALL = "all"
 # Lua: refill a token bucket, grant up to ARGV[4] tokens; returns granted, then seconds
@@ -53,6 +64,11 @@ if granted > 0 then redis.call('INCRBY', KEYS[1], granted) end
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 return granted
 """
+# uvloop (the relay's event loop) reports a write on a connection the peer has reset as
+# a RuntimeError, which redis-py passes on as it is.
+_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, RuntimeError)
+# While Redis cannot be reached, quotas admit without asking it for this long.
+_UNREACHABLE_RETRY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,8 @@ class QuotaLimiter:
     redis: aioredis.Redis
     namespace: str
     _leases: dict[Quota, _Lease] = field(default_factory=dict)
+    # Until when Redis is presumed unreachable (monotonic seconds): admit on trust.
+    _unreachable_until: float = 0.0
 
     def __post_init__(self) -> None:
         self._bucket = self.redis.register_script(_BUCKET)
@@ -147,7 +165,14 @@ class QuotaLimiter:
             return None
         cap = max(1, quota.limit // 100)
         wanted = count - lease.tokens + min(lease.size, cap)
-        granted, wait = await self._reserve(quota, wanted, now)
+        if time.monotonic() < self._unreachable_until:
+            return None
+        try:
+            granted, wait = await self._reserve(quota, wanted, now)
+        except _UNREACHABLE as e:
+            log.warning("quota store unreachable (%s): admitting on trust for now", e)
+            self._unreachable_until = time.monotonic() + _UNREACHABLE_RETRY_S
+            return None
         lease.tokens += granted
         lease.size = min(cap, lease.size * 2)
         if lease.tokens >= count:

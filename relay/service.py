@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
 from dramatiq.brokers.redis import RedisBroker
 from sanic import Sanic
 
@@ -18,7 +17,7 @@ from relay.app import create_app
 from relay.deps import RelayDeps
 from relay.flusher import BatchSink, Flusher
 from relay.metrics import RelayMetrics
-from relay.policy import Policy
+from relay.policy import Policy, connect_policy_redis
 from relay.project_cache import ProjectCache
 from relay.spool import Spool
 from relay.uploads import UploadDeps
@@ -57,7 +56,7 @@ class RelayService:
             self.metrics,
         )
         self.project_cache = ProjectCache(stack.pool)
-        self.policy = Policy(aioredis.from_url(stack.redis_url), settings.redis_namespace)
+        self.policy = Policy(connect_policy_redis(stack.redis_url), settings.redis_namespace)
         deps = RelayDeps(
             project_cache=self.project_cache,
             spool=self.spool,

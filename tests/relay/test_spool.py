@@ -9,11 +9,8 @@ tables with their deduplication window, through the real flusher.
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from relay.flusher import BatchSink, Flusher
@@ -21,6 +18,7 @@ from relay.ingest import event_record
 from relay.metrics import RelayMetrics
 from relay.records import SpoolRecord, decode_record, encode_record
 from relay.spool import Spool, SpoolWriteError, read_frames
+from tests.support.small_disk import small_disk
 
 
 def open_spool(directory: Path) -> Spool:
@@ -158,19 +156,6 @@ def test_a_segment_named_before_segments_had_ids_keeps_the_token_it_was_written_
     assert segment.token == f"{spool_id}-7"
     assert segment.sequence == 7
     spool.close()
-
-
-@contextmanager
-def small_disk(path: Path, size_kib: int) -> Iterator[Path]:
-    """A real file system of `size_kib` (tmpfs; the tests run as root, as CI does)."""
-    path.mkdir(parents=True)
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(path)], check=True
-    )
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=True)
 
 
 def test_a_full_disk_refuses_the_append_and_keeps_every_acknowledged_record(tmp_path):
