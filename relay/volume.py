@@ -93,9 +93,17 @@ class VolumeTracker:
         self._minute = minute
 
     async def run(self, interval_s: float = 1.0) -> None:
+        failing = False
         while True:
             await asyncio.sleep(interval_s)
             try:
                 await self.sync()
-            except Exception:
-                log.exception("volume sync with Redis failed; using local counts")
+            except Exception as e:
+                # Once per outage, not every second of it.
+                if not failing:
+                    log.warning("volume sync with Redis failed (%s); using local counts", e)
+                failing = True
+            else:
+                if failing:
+                    log.info("volume sync with Redis works again")
+                failing = False
