@@ -51,6 +51,10 @@ seed *args:
 project *args:
     {{python}} -m stackwise project "$@"
 
+# API tokens for sentry-cli source map uploads: create [--project P] [--scope S], list, revoke ID
+token *args:
+    {{python}} -m stackwise token "$@"
+
 # issues: list, show ID, resolve ID.. [--next-release], unresolve, ignore ID.. [--count N|--for 2h], merge TARGET SOURCE..
 issues *args:
     {{python}} -m stackwise issues "$@"

@@ -167,9 +167,16 @@ class ClickHouseSource(Source):
         files = []
         for project_id, month in partitions:
             path = folder / f"events-{project_id}-{month}.parquet"
+            # Events as the workers processed them (source maps resolved) where they
+            # changed them: replays group what the workers grouped.
             sql = (
-                "SELECT project_id, toString(event_id) AS event_id, payload FROM events FINAL "
-                "WHERE project_id = {p:UInt64} AND toYYYYMM(timestamp) = {m:UInt32}"
+                "SELECT e.project_id AS project_id, toString(e.event_id) AS event_id, "
+                "if(p.payload != '', p.payload, e.payload) AS payload FROM events AS e FINAL "
+                "LEFT ANY JOIN (SELECT event_id, argMax(payload, processed_at) AS payload "
+                "FROM processed_events WHERE project_id = {p:UInt64} "
+                "AND toYYYYMM(timestamp) = {m:UInt32} GROUP BY event_id) AS p "
+                "ON p.event_id = e.event_id "
+                "WHERE e.project_id = {p:UInt64} AND toYYYYMM(e.timestamp) = {m:UInt32}"
             )
             if write_stream(self.client, sql, {"p": project_id, "m": month}, path, "lz4"):
                 files.append((int(project_id), path))

@@ -148,6 +148,12 @@ ISSUES = Dataset(
     issue_reads.EXPORT_SQL,
     "postgres",
 )
+ISSUE_SAMPLES = Dataset(
+    "issue_samples",
+    _schema(id=_I64, project_id=_I64, sample_event=_TEXT),
+    issue_reads.SAMPLES_EXPORT_SQL,
+    "postgres",
+)
 AI_CALLS = Dataset(
     "ai_calls",
     _schema(
@@ -196,6 +202,7 @@ DATASETS: dict[str, Dataset] = {
         OUTCOMES,
         PROJECTS,
         ISSUES,
+        ISSUE_SAMPLES,
         AI_CALLS,
         AI_ANOMALIES,
     )

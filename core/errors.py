@@ -9,7 +9,9 @@ CoreError                       a failure with a message that says what to fix
 │   ├── DataFolderBusyError     another stackwise process owns the data folder
 │   ├── ClickHouseLockedError   another process holds the embedded ClickHouse
 │   └── EmbeddedServiceError    an embedded PostgreSQL or Redis did not start (names its log)
-└── CorruptMessage              a queued message does not decode: retrying cannot fix it
+├── CorruptMessage              a queued message does not decode: retrying cannot fix it
+└── ArtifactError               an uploaded artifact bundle is malformed (says what is wrong)
+    └── ArtifactTooLarge        it exceeds a size limit (names the limit)
 """
 
 from __future__ import annotations
@@ -48,4 +50,12 @@ class EmbeddedServiceError(StoreError):
 
 
 class CorruptMessage(CoreError):
+    pass
+
+
+class ArtifactError(CoreError):
+    pass
+
+
+class ArtifactTooLarge(ArtifactError):
     pass

@@ -54,6 +54,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_maintenance_chance: int = 10_000
     log_level: str = "INFO"
 
+    # Source maps and other artifacts uploaded with sentry-cli, content-addressed ("":
+    # data_dir/artifacts; name a shared folder when relays and workers run apart).
+    artifacts_dir: Path = Path("")
+    # A bundle neither uploaded nor used for this long is deleted, with its files.
+    artifact_retention_days: int = 90
+    # The largest artifact bundle an upload may assemble (its zip, and its files unpacked).
+    artifact_max_bundle_bytes: int = 256 * 1024 * 1024
+    # Parsed source maps each worker process keeps (least recently used go first).
+    sourcemap_cache_maps: int = 256
+
     # Where deployment-wide alerts (and projects without their own webhook) are posted.
     alert_webhook_url: str = ""
     # A separate `worker` process serves its Prometheus metrics here (0: off).
@@ -70,8 +80,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         # Built in code (tests, tools) a path often arrives as text.
-        if not isinstance(self.data_dir, Path):
-            msgspec.structs.force_setattr(self, "data_dir", Path(self.data_dir))
+        for name in ("data_dir", "artifacts_dir"):
+            if not isinstance(getattr(self, name), Path):
+                msgspec.structs.force_setattr(self, name, Path(getattr(self, name)))
 
     @property
     def embedded_clickhouse(self) -> bool:
@@ -96,6 +107,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def artifacts_path(self) -> Path:
+        return (
+            self.artifacts_dir
+            if str(self.artifacts_dir) not in ("", ".")
+            else (self.data_dir / "artifacts")
+        )
 
     @property
     def dsn_host(self) -> str:

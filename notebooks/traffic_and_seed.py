@@ -9,11 +9,11 @@ app = marimo.App(width="medium")
 def _():
     import polars as pl
 
-    from analysis import charts, dashboards, seed_truth, traffic
+    from analysis import charts, dashboards, seed_truth, stacktraces, traffic
     from analysis import display as show
     from analysis.source import notebook_source
 
-    return charts, dashboards, notebook_source, pl, seed_truth, show, traffic
+    return charts, dashboards, notebook_source, pl, seed_truth, show, stacktraces, traffic
 
 
 @app.cell
@@ -104,14 +104,34 @@ def _(charts, pl, show, source, traffic):
 
 @app.cell
 def _(dashboards, issues, show, source):
+    top = dashboards.top_issues(source)
     show.stack(
         show.md("## Top and trending issues"),
-        show.table(
-            dashboards.with_titles(dashboards.top_issues(source), issues), title="top issues"
-        ),
+        show.table(dashboards.with_titles(top, issues), title="top issues"),
         show.table(
             dashboards.with_titles(dashboards.trending_issues(source), issues),
             title="trending: last 24 hours against the 24 before",
+        ),
+    )
+    return (top,)
+
+
+@app.cell
+def _(show, source, stacktraces, top):
+    _top = top.head(3)
+    show.stack(
+        show.md(
+            "## The top issues' stack traces\n\n"
+            "Each issue's first event as the workers processed it: JavaScript frames "
+            "resolved with uploaded source maps show the original code, the minified "
+            "frame beside (`resolved_with`, `minified`)."
+        ),
+        show.table(
+            stacktraces.issue_stacktraces(
+                source, _top["group_id"].to_list(), projects=_top["project_id"].to_list()
+            ).drop("exception", "position"),
+            title="frames, most recent call last",
+            limit=60,
         ),
     )
     return

@@ -15,7 +15,7 @@ from sanic import Request, Sanic
 from sanic import exceptions as sanic_exceptions
 from sanic.response import HTTPResponse, json, raw
 
-from relay import endpoints
+from relay import endpoints, uploads
 from relay.deps import CORS_HEADERS, RelayDeps
 from relay.errors import RateLimited, RelayError, Unavailable
 from relay.limits import MAX_ENVELOPE_COMPRESSED_BYTES
@@ -56,6 +56,8 @@ def create_app(deps: RelayDeps, *, name: str | None = None) -> Sanic:
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.deps = deps
     _register_routes(app, deps)
+    if deps.uploads is not None:
+        uploads.register(app, deps.uploads)
     _register_errors(app, deps)
     _register_lifecycle(app, deps)
     return app

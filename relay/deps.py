@@ -9,6 +9,7 @@ from relay.metrics import RelayMetrics
 from relay.policy import Policy
 from relay.project_cache import ProjectCache
 from relay.spool import Spool
+from relay.uploads.deps import UploadDeps
 
 CORS_HEADERS = {
     "access-control-allow-origin": "*",
@@ -28,3 +29,5 @@ class RelayDeps:
     extra_metrics: list[Callable[[], bytes]] = field(default_factory=list)
     # Quotas, spike protection, filters and sampling; None accepts everything.
     policy: Policy | None = None
+    # sentry-cli's upload API (source maps, releases); None: not offered.
+    uploads: UploadDeps | None = None

@@ -4,6 +4,7 @@ RelayError                       any client-visible failure, with .status and .d
 ├── BadRequest          400      malformed input (envelope, JSON, encoding, ids)
 ├── Unauthorized        401      no credentials at all
 ├── Forbidden           403      unknown, disabled or disagreeing credentials
+├── NotFound            404      no such project or release (the upload API)
 ├── PayloadTooLarge     413      a size limit was exceeded (names the limit)
 ├── RateLimited         429      a quota is exhausted (carries Retry-After and categories)
 └── Unavailable         503      the relay cannot take more right now (spool full)
@@ -35,6 +36,10 @@ class Unauthorized(RelayError):
 
 class Forbidden(RelayError):
     status = 403
+
+
+class NotFound(RelayError):
+    status = 404
 
 
 class PayloadTooLarge(RelayError):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dramatiq.brokers.redis import RedisBroker
 from sanic import Sanic
 
+from core.artifacts.store import ArtifactStore
 from core.queue import PROCESS_EVENTS, enqueue, queue_depth
 from core.runtime import Stack
 from relay.app import create_app
@@ -19,6 +20,7 @@ from relay.metrics import RelayMetrics
 from relay.policy import Policy, connect_policy_redis
 from relay.project_cache import ProjectCache
 from relay.spool import Spool
+from relay.uploads import UploadDeps
 
 _QUEUE_POLL_S = 0.2
 
@@ -68,6 +70,11 @@ class RelayService:
             key_refresh_interval_s=settings.key_refresh_interval_s,
             extra_metrics=extra_metrics or [],
             policy=self.policy,
+            uploads=UploadDeps(
+                pool=stack.pool,
+                store=ArtifactStore(settings.artifacts_path),
+                max_bundle_bytes=settings.artifact_max_bundle_bytes,
+            ),
         )
         self.app: Sanic = create_app(deps, name=app_name)
 

@@ -15,6 +15,7 @@ from seed.model import RootCause
 from seed.plan import SeedPlan
 from seed.pools import Pools
 from seed.render import Rendered, Renderer
+from seed.sourcemaps import js_bundles
 from seed.timeline import Slice, Unit
 
 _INCIDENT_WEIGHTS = (0.6, 0.3, 0.1)
@@ -36,7 +37,7 @@ class Generator:
     def __init__(self, plan: SeedPlan, pools: Pools | None = None) -> None:
         self.plan = plan
         self.pools = pools or Pools(plan.options.seed)
-        self.renderer = Renderer(plan.projects, self.pools, plan.run_id)
+        self.renderer = Renderer(plan.projects, self.pools, plan.run_id, js_bundles(plan))
 
     def _normal(self, rng: random.Random, piece: Slice) -> list[tuple[float, RootCause]]:
         times = sorted(rng.uniform(piece.start, piece.end) for _ in range(piece.normal))

@@ -56,6 +56,8 @@ class SeedOptions:
     ai_messages: AIMessages | None = None
     # Events per generation unit (a unit is generated from its own RNG).
     unit_events: int = UNIT_EVENTS
+    # Browser errors sent minified, with their releases' source maps uploaded.
+    sourcemaps: bool = False
 
     @property
     def end_ts(self) -> float:
@@ -77,6 +79,7 @@ class SeedOptions:
             self.end_ts,
             self.projects,
             self.unit_events,
+            *(("sourcemaps",) if self.sourcemaps else ()),
         )
         text = "/".join(map(str, parts))
         return hashlib.sha256(text.encode() + ai).hexdigest()[:12]

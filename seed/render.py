@@ -28,6 +28,7 @@ from seed.shapes import (
     is_clean,
     prescrubbed,
 )
+from seed.sourcemaps import JsBundles
 from seed.spans import transaction_payload
 
 _REGIONS = ("eu-west-1", "eu-central-1", "us-east-1", "us-west-2")
@@ -96,7 +97,14 @@ def _user_fields(platform: str, user) -> dict[str, str]:
 
 
 class Renderer:
-    def __init__(self, projects: tuple[SeedProject, ...], pools: Pools, run: str) -> None:
+    def __init__(
+        self,
+        projects: tuple[SeedProject, ...],
+        pools: Pools,
+        run: str,
+        bundles: JsBundles | None = None,
+    ) -> None:
+        self.bundles = bundles
         self.parts = {p.key: _ProjectParts(p, pools) for p in projects}
         self.pools = pools
         self.run = run
@@ -111,7 +119,13 @@ class Renderer:
             platform = self.parts[rc.project].project.platform
             crumbs = payloads.breadcrumb_templates(platform, rc.domain, rc.entity)
             shape = build_shape(
-                rc, release, variant, platform=platform, run=self.run, breadcrumbs=crumbs
+                rc,
+                release,
+                variant,
+                platform=platform,
+                run=self.run,
+                breadcrumbs=crumbs,
+                bundles=self.bundles,
             )
             self._shapes[key] = shape
         return shape
@@ -158,6 +172,7 @@ class _Event:
         self.release = release
         self.rng: random.Random = rng
         self.browser = browser
+        self.bundles: JsBundles | None = renderer.bundles
         self.filler = Filler(rng, renderer.pools)
         self.event_id = f"{rng.getrandbits(128):032x}"
         self.trace_id = f"{rng.getrandbits(128):032x}"
@@ -264,6 +279,8 @@ class _Event:
         if spec.message is not None:
             payload["message"] = spec.message.format_map(self.filler)
             probe.append(payload["message"])
+        if self.bundles is not None and self.platform == "javascript" and self.shape.exceptions:
+            payload["debug_meta"] = self.bundles.debug_meta(self.release)
         trace = {"trace_id": self.trace_id, "span_id": self.span_id}
         payload["contexts"] = self._contexts(trace)
         payload["breadcrumbs"] = self._breadcrumbs()

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from rich.console import Console
 
+from core.artifacts.store import ArtifactStore
 from core.runtime import Stack
 from seed import ai_messages
 from seed.deliver_direct import load_direct
@@ -24,6 +25,8 @@ from seed.errors import SeedError
 from seed.generate import Generator
 from seed.plan import SeedOptions, SeedPlan, today_utc
 from seed.projects import configure_relay_limits, ensure_seed_projects, select_projects
+from seed.shapes import release_lineno
+from seed.sourcemaps import upload_source_maps
 from seed.summary import Tally, print_summary, progress_bar
 
 _POLL_S = 0.5
@@ -42,6 +45,7 @@ def seed_options(
     ai: bool,
     ai_refresh: bool,
     console: Console,
+    sourcemaps: bool = False,
 ) -> SeedOptions:
     """The options of a run; SeedError when they make no sense."""
     if events < 1 or not 1 <= days <= 365 or root_causes < 1:
@@ -62,6 +66,7 @@ def seed_options(
         end=end or today_utc(),
         projects=keys,
         ai_messages=messages,
+        sourcemaps=sourcemaps,
     )
 
 
@@ -94,12 +99,22 @@ def wait_processed(
             time.sleep(_POLL_S)
 
 
+def upload_maps(stack: Stack, plan: SeedPlan, project_ids: dict[str, int], console) -> None:
+    """`--sourcemaps`: every release's browser bundles and maps, before any event."""
+    if not plan.options.sourcemaps:
+        return
+    store = ArtifactStore(stack.settings.artifacts_path)
+    count = upload_source_maps(stack.pool, store, plan, project_ids, release_lineno)
+    console.print(f"source maps: {count} release bundles uploaded for the browser projects")
+
+
 def load(stack: Stack, broker, plan: SeedPlan, *, workers: int, console: Console) -> int:
     """`--direct`: store every event and queue named batches; returns the batches queued."""
     options = plan.options
     tally = Tally()
     provisioned = ensure_seed_projects(stack.pool, plan.projects)
     project_ids = {k: p.project.id for k, p in provisioned.items()}
+    upload_maps(stack, plan, project_ids, console)
     with progress_bar(console) as progress:
         task = progress.add_task("loading", total=options.events, rate="")
 
@@ -133,6 +148,7 @@ def send(
     options = plan.options
     tally = Tally()
     provisioned = ensure_seed_projects(stack.pool, plan.projects)
+    upload_maps(stack, plan, {k: p.project.id for k, p in provisioned.items()}, console)
     if configure_relay_limits(stack.pool, provisioned, keep_all=keep_all):
         time.sleep(_CONFIG_REFRESH_S)  # the relay re-reads project settings this often
     builder = EnvelopeBuilder(provisioned)

@@ -24,6 +24,7 @@ from relay import write
 from seed import payloads
 from seed.model import ExceptionSpec, Frame, RootCause
 from seed.releases import Release
+from seed.sourcemaps import JsBundles
 
 encode = msgspec.json.encode
 _MANGLED = ("t", "n", "e", "r", "o", "i", "a", "s", "u", "c", "l", "d", "Ce", "Xt", "Qn", "zr")
@@ -56,6 +57,11 @@ def line_drift(path: str, release_index: int) -> int:
 
 def _hex(text: str, digits: int = 8) -> str:
     return f"{zlib.crc32(text.encode()):08x}"[:digits]
+
+
+def release_lineno(frame: Frame, release: Release) -> int:
+    """Where a release moved a frame's line (code shifts between releases)."""
+    return _lineno(frame, release)
 
 
 def _lineno(frame: Frame, release: Release) -> int:
@@ -92,8 +98,17 @@ def _minified(frame: Frame, release: Release, engine: str) -> dict[str, Any]:
 class FrameRenderer:
     """Frames of one release as the project's SDK serializes them."""
 
-    def __init__(self, platform: str, release: Release, variant: int, project_key: str) -> None:
+    def __init__(
+        self,
+        platform: str,
+        release: Release,
+        variant: int,
+        project_key: str,
+        bundles: JsBundles | None = None,
+    ) -> None:
         self.platform = platform
+        # Browser frames are sent minified, as the SDK sends them (`seed --sourcemaps`).
+        self.bundles = bundles if platform == "javascript" else None
         self.release = release
         self.variant = variant
         self.cglib = _hex(f"{project_key}/{release.version}")
@@ -108,9 +123,13 @@ class FrameRenderer:
         if self.platform == "java":
             module = (frame.module or "").replace("{cglib}", self.cglib)
             return payloads.java_frame(frame, lineno, module)
+        if self.bundles is not None and frame.minified:
+            return self.bundles.minified_frame(frame, self.release)
         return payloads.web_frame(frame, lineno, self.sourcemap)
 
     def minified(self, frames: tuple[Frame, ...]) -> dict[str, Any] | None:
+        if self.bundles is not None:
+            return None  # the frames are the minified ones: the workers resolve them
         if self.platform != "javascript" or not any(f.minified for f in frames):
             return None
         engine = ENGINES[self.variant]
@@ -171,9 +190,16 @@ def seed_context(rc: RootCause, release: Release, regressed: bool, run: str) -> 
 
 
 def build_shape(
-    rc: RootCause, release: Release, variant: int, *, platform: str, run: str, breadcrumbs
+    rc: RootCause,
+    release: Release,
+    variant: int,
+    *,
+    platform: str,
+    run: str,
+    breadcrumbs,
+    bundles: JsBundles | None = None,
 ) -> Shape:
-    frames = FrameRenderer(platform, release, variant, rc.project)
+    frames = FrameRenderer(platform, release, variant, rc.project, bundles)
     exceptions = tuple(_exception(e, frames) for e in getattr(rc.spec, "exceptions", ()))
     crumbs = {"breadcrumbs": [dict(b) for b in breadcrumbs]}
     write.scrub(crumbs)

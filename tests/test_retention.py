@@ -16,6 +16,7 @@ _TTL = re.compile(r"TTL .*?\+ toInterval(Day|Year)\((\d+)\)")
     ("table", "seconds"),
     [
         ("events", retention.EVENTS_RETENTION_S),
+        ("processed_events", retention.EVENTS_RETENTION_S),
         ("transactions", retention.TRANSACTIONS_RETENTION_S),
         ("attachments", retention.ATTACHMENTS_RETENTION_S),
         ("sessions", retention.SESSIONS_RETENTION_S),

@@ -12,6 +12,7 @@ import logging
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
+from core.artifacts.store import ArtifactStore
 from core.errors import CorruptMessage
 from core.pg.issues import reads
 from core.queue import PROCESS_EVENTS
@@ -20,6 +21,7 @@ from workers import metrics, notifications, operations, rollups
 from workers.context import WorkerContext
 from workers.lifecycle import expire_ignores
 from workers.process_events import BatchOutcome, process_event_batch
+from workers.sourcemaps.retention import sweep_artifacts
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ def _record(outcome: BatchOutcome) -> None:
         metrics.stage_seconds.labels(stage).observe(seconds)
     for lag in outcome.lags_s:
         metrics.processing_lag_seconds.observe(lag)
+    metrics.sourcemap_frames.labels("resolved").inc(outcome.frames_resolved)
+    metrics.sourcemap_frames.labels("unresolved").inc(outcome.frames_unresolved)
 
 
 class WorkerActors:
@@ -142,6 +146,12 @@ class WorkerActors:
 
     def aggregate_metrics(self) -> None:
         rollups.aggregate_metrics(self.ctx)
+        settings = self.ctx.settings
+        sweep_artifacts(
+            self.ctx.stack.pool,
+            ArtifactStore(settings.artifacts_path),
+            settings.artifact_retention_days,
+        )
 
     def run_operations(self) -> None:
         checks, ids = operations.run_checks(self.ctx, self.broker)

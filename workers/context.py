@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 
 from clickhouse_connect.driver.client import Client
 
+from core.artifacts.store import ArtifactStore
 from core.pg import projects
 from core.project_config import GroupingSettings, ProjectConfig, parse_config
 from core.runtime import Stack
 from workers.grouping import VERSIONS, GroupingConfig, RuleSyntaxError
+from workers.sourcemaps import SourceMapResolver
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,22 @@ class WorkerContext:
     _projects: dict[int, tuple[float, ProjectRules]] = field(default_factory=dict)
     _built: dict[tuple[str, str, str], GroupingConfig] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _sourcemaps: SourceMapResolver | None = None
 
     @property
     def settings(self):
         return self.stack.settings
+
+    def sourcemaps(self) -> SourceMapResolver:
+        """The process's source-map resolver: its caches serve every worker thread."""
+        with self._lock:
+            if self._sourcemaps is None:
+                self._sourcemaps = SourceMapResolver(
+                    self.stack.pool,
+                    ArtifactStore(self.settings.artifacts_path),
+                    max_maps=self.settings.sourcemap_cache_maps,
+                )
+            return self._sourcemaps
 
     def clickhouse(self) -> Client:
         """This thread's ClickHouse client (a client serializes its calls)."""

@@ -16,7 +16,7 @@ events_processed = Counter(
 batches = Counter("worker_batches", "Batches processed, by result", ["result"], registry=REGISTRY)
 stage_seconds = Histogram(
     "worker_stage_seconds",
-    "Seconds per batch stage (load, fingerprint, postgres, clickhouse)",
+    "Seconds per batch stage (load, sourcemaps, fingerprint, postgres, clickhouse)",
     ["stage"],
     registry=REGISTRY,
 )
@@ -24,6 +24,12 @@ processing_lag_seconds = Histogram(
     "worker_processing_lag_seconds",
     "Event received by the relay -> grouped and stored",
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600),
+    registry=REGISTRY,
+)
+sourcemap_frames = Counter(
+    "worker_sourcemap_frames",
+    "JavaScript frames of projects using source maps, by result",
+    ["result"],
     registry=REGISTRY,
 )
 new_issues = Counter("worker_new_issues", "Issues created", registry=REGISTRY)

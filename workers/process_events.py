@@ -1,6 +1,7 @@
 """process_events: one relay batch -> fingerprints -> issues, in a few round trips.
 
-Load the batch's events (carried, or named and read back in one query), fingerprint
+Load the batch's events (carried, or named and read back in one query), resolve
+minified JavaScript frames with uploaded source maps (`workers.sourcemaps`), fingerprint
 them with each project's rules, assign them to issues in one PostgreSQL transaction
 (see `assign`), then write every event's assignment to ClickHouse in one insert whose
 deduplication token is the batch's, so a redelivered batch is stored once.
@@ -15,8 +16,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from core.storage.tables import EVENT_GROUPS
-from core.wire import EventBatch
+from core.storage.tables import EVENT_GROUPS, PROCESSED_EVENTS
+from core.wire import EventBatch, QueuedEvent
 from workers.assign import Assignment, assign_groups
 from workers.batch_input import Grouped, HashKey, batch_events, fingerprint_batch
 from workers.context import WorkerContext
@@ -29,9 +30,32 @@ class BatchOutcome:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     # received -> grouped, per event, for the processing-lag metric.
     lags_s: list[float] = field(default_factory=list)
+    frames_resolved: int = 0
+    frames_unresolved: int = 0
 
 
 EVENT_GROUPS_SCHEMA = EVENT_GROUPS.arrow_schema()
+PROCESSED_EVENTS_SCHEMA = PROCESSED_EVENTS.arrow_schema()
+
+
+def write_processed(ctx: WorkerContext, batch_id: str, events: list[QueuedEvent]) -> None:
+    """The events processing changed (resolved source maps), as processed, in one insert."""
+    if not events:
+        return
+    now_ms = int(time.time() * 1000)
+    table = pa.Table.from_pydict(
+        {
+            "project_id": [e.project_id for e in events],
+            "timestamp": [int(e.timestamp * 1000) for e in events],
+            "event_id": [uuid.UUID(hex=e.event_id).bytes for e in events],
+            "processed_at": [now_ms] * len(events),
+            "payload": [e.payload.decode() for e in events],
+        },
+        schema=PROCESSED_EVENTS_SCHEMA,
+    )
+    ctx.clickhouse().insert_arrow(
+        "processed_events", table, settings={"insert_deduplication_token": f"processed-{batch_id}"}
+    )
 
 
 def write_assignments(
@@ -67,12 +91,20 @@ def process_event_batch(ctx: WorkerContext, batch: EventBatch) -> BatchOutcome:
         return outcome
     outcome.stage_seconds["load"] = time.perf_counter() - timer
     timer = time.perf_counter()
+    resolved = ctx.sourcemaps().resolve(events)
+    events = resolved.events
+    outcome.frames_resolved = resolved.frames_resolved
+    outcome.frames_unresolved = resolved.frames_unresolved
+    outcome.stage_seconds["sourcemaps"] = time.perf_counter() - timer
+    timer = time.perf_counter()
     grouped = fingerprint_batch(ctx, events)
     outcome.stage_seconds["fingerprint"] = time.perf_counter() - timer
     timer = time.perf_counter()
     outcome.assignment = assign_groups(ctx, grouped)
     outcome.stage_seconds["postgres"] = time.perf_counter() - timer
     timer = time.perf_counter()
+    # The processed payloads first: once an assignment is visible, so is what it grouped.
+    write_processed(ctx, batch.batch_id, resolved.changed)
     write_assignments(ctx, batch.batch_id, grouped, outcome.assignment.groups)
     outcome.stage_seconds["clickhouse"] = time.perf_counter() - timer
     now = time.time()

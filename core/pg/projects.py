@@ -200,3 +200,11 @@ def all_configs(conn: DbConnection) -> list[dict[str, Any]]:
 def slugs(conn: DbConnection) -> dict[int, str]:
     """Every project's slug by id."""
     return {row["id"]: row["slug"] for row in conn.execute("SELECT id, slug FROM projects")}
+
+
+def ids_for_slugs(conn: DbConnection, project_slugs: list[str]) -> dict[str, int]:
+    """These projects' ids by slug (unknown slugs left out)."""
+    rows = conn.execute(
+        "SELECT id, slug FROM projects WHERE slug = ANY(%s)", (project_slugs,)
+    ).fetchall()
+    return {row["slug"]: row["id"] for row in rows}

@@ -128,6 +128,14 @@ EVENT_GROUPS = _table(
     ("sample_weight", "Float32"),
     ("processed_at", _UTC_MS),
 )
+PROCESSED_EVENTS = _table(
+    "processed_events",
+    ("project_id", "UInt64"),
+    ("timestamp", _UTC_MS),
+    ("event_id", "UUID"),
+    ("processed_at", _UTC_MS),
+    ("payload", "String"),
+)
 TRANSACTIONS = _table(
     "transactions",
     ("project_id", "UInt64"),
@@ -231,6 +239,7 @@ TABLES: dict[str, Table] = {
     for t in (
         EVENTS,
         EVENT_GROUPS,
+        PROCESSED_EVENTS,
         TRANSACTIONS,
         ERROR_METRICS_HOURLY,
         ATTACHMENTS,

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from core.event.stacktrace import frame_rows, sourcemap_errors
 from core.pg.issues import reads
 from core.pg.projects import get_project
 from core.runtime import stack_session
@@ -134,9 +135,37 @@ def _show(settings, args) -> int:
             console.print(f"no issue {args.issue}")
             return 2
         group, releases, activity = found
-        tree = _explanation_tree(bytes(group["sample_event"] or b""), group["project_id"], stack)
+        sample = bytes(group["sample_event"] or b"")
+        tree = _explanation_tree(sample, group["project_id"], stack)
     _print_issue(group, releases, activity, tree)
+    _print_stacktrace(sample)
     return 0
+
+
+def _print_stacktrace(sample: bytes) -> None:
+    """The first event's stack trace, as source maps resolved it (minified frame beside)."""
+    rows = frame_rows(sample)
+    if not rows:
+        return
+    console.print("[bold]stack trace of its first event[/bold] (most recent call last)")
+    exception = None
+    for row in rows:
+        if row.exception != exception:
+            exception = row.exception
+            console.print(f"  {row.exception_type or 'exception'}", markup=False)
+        app = "" if row.in_app is not False else "  (library)"
+        console.print(f"    at {row.function} ({row.location}){app}", markup=False)
+        if row.context_line:
+            console.print(f"        {row.context_line[:160]}", markup=False, style="dim")
+        if row.resolved_with:
+            console.print(
+                f"        source map ({row.resolved_with}); minified: {row.minified}",
+                markup=False,
+                style="dim",
+            )
+    for error in sourcemap_errors(sample):
+        url, kind, reason = error.get("url", "?"), error.get("type"), error.get("reason", "")
+        console.print(f"  unresolved {url}: {kind} — {reason}", markup=False)
 
 
 def _load_issue(stack, group_id: int):

@@ -66,6 +66,11 @@ def register(commands) -> None:
         help="turn the relay's dynamic sampling off for the seed projects (store every event)",
     )
     parser.add_argument("--workers", type=int, help="--direct: generator processes (0: inline)")
+    parser.add_argument(
+        "--sourcemaps",
+        action="store_true",
+        help="send browser errors minified, as the SDK does, and upload every release's maps",
+    )
     parser.add_argument("--ai", action="store_true", help="use AI-written error messages")
     parser.add_argument(
         "--ai-refresh", action="store_true", help="with --ai: ask the model again for every set"
@@ -86,6 +91,7 @@ def run_seed(settings: Settings, args) -> int:
         ai=args.ai,
         ai_refresh=args.ai_refresh,
         console=console,
+        sourcemaps=args.sourcemaps,
     )
     plan = SeedPlan(options)
     run.describe(plan, console)

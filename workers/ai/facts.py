@@ -97,19 +97,30 @@ _EVENTS_SQL = """
 SELECT ts, release, environment, platform, tags, exception_type, exception_value, message,
        user_key, if(row_number() OVER (ORDER BY ts DESC) <= {payloads:UInt32}, payload, '')
 FROM (
-    SELECT event_id, toFloat64(timestamp) AS ts, release, environment, platform, tags,
-           exception_type, exception_value, message, user_key, payload
-    FROM events
-    WHERE project_id = {project:UInt64}
-      AND timestamp BETWEEN toDateTime64({start:Float64}, 3) AND toDateTime64({end:Float64}, 3)
-      AND event_id IN (
+    SELECT e.event_id AS event_id, toFloat64(e.timestamp) AS ts, e.release AS release,
+           e.environment AS environment, e.platform AS platform, e.tags AS tags,
+           e.exception_type AS exception_type, e.exception_value AS exception_value,
+           e.message AS message, e.user_key AS user_key,
+           -- As the workers processed it (source maps resolved), where they changed it.
+           if(p.payload != '', p.payload, e.payload) AS payload
+    FROM events AS e
+    LEFT ANY JOIN (
+        SELECT event_id, payload FROM processed_events
+        WHERE project_id = {project:UInt64}
+          AND timestamp BETWEEN toDateTime64({start:Float64}, 3)
+                            AND toDateTime64({end:Float64}, 3)
+    ) AS p ON p.event_id = e.event_id
+    WHERE e.project_id = {project:UInt64}
+      AND e.timestamp BETWEEN toDateTime64({start:Float64}, 3)
+                          AND toDateTime64({end:Float64}, 3)
+      AND e.event_id IN (
           SELECT event_id FROM event_groups
           WHERE project_id = {project:UInt64} AND group_id IN {groups:Array(UInt64)}
             AND timestamp BETWEEN toDateTime64({start:Float64}, 3)
                               AND toDateTime64({end:Float64}, 3)
           ORDER BY timestamp DESC
           LIMIT {sample:UInt32})
-    ORDER BY timestamp DESC
+    ORDER BY ts DESC
     LIMIT 1 BY event_id
 )
 ORDER BY ts DESC

@@ -16,6 +16,12 @@ EXPORT_SQL = (
     "merged_into, ai_summary::text AS ai_summary FROM error_groups WHERE {where} ORDER BY id"
 )
 
+# Each issue's sample event (its first, as processed: resolved by source maps), as text.
+SAMPLES_EXPORT_SQL = (
+    "SELECT id, project_id, convert_from(sample_event, 'UTF8') AS sample_event "
+    "FROM error_groups WHERE {where} AND sample_event IS NOT NULL ORDER BY id"
+)
+
 
 def notice_rows(conn: DbConnection, group_ids: list[int]) -> dict[int, Row]:
     """What a notification says about each issue (see workers.notifications.issue_notice)."""
