@@ -23,17 +23,17 @@ test *args: node-deps browser
 node-deps:
     @[ tests/sdk/node/node_modules/.package-lock.json -nt tests/sdk/node/package-lock.json ] || npm ci --prefix tests/sdk/node --no-audit --no-fund --loglevel=error
 
-# relay + workers in one process (the embedded default)
-serve:
-    {{python}} -m stackwise serve
+# relay + workers on this machine, embedded default: just serve [--processes N] (default: one relay process per core)
+serve *args:
+    {{python}} -m stackwise serve "$@"
 
-# the relay alone (needs STACKWISE_CLICKHOUSE_URL, _POSTGRES_URL, _REDIS_URL)
-relay:
-    {{python}} -m stackwise relay
+# the relay alone (needs STACKWISE_CLICKHOUSE_URL, _POSTGRES_URL, _REDIS_URL): just relay [--processes N]
+relay *args:
+    {{python}} -m stackwise relay "$@"
 
-# the workers alone (needs server URLs)
-worker:
-    {{python}} -m stackwise worker
+# the workers alone (needs server URLs): just worker [--processes N] [--threads M]
+worker *args:
+    {{python}} -m stackwise worker "$@"
 
 # serve the embedded ClickHouse over HTTP for separate relay/worker processes on this machine
 clickhouse *args:
