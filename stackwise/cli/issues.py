@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 from rich.console import Console
-from rich.table import Table
 from rich.tree import Tree
 
 from core.event.stacktrace import frame_rows, sourcemap_errors
 from core.pg.issues import reads
 from core.pg.projects import get_project
 from core.runtime import stack_session
+from stackwise.cli.titles import titled_table
 
 console = Console(width=None if Console().is_terminal else 130)
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
@@ -73,16 +73,22 @@ def _list(settings, args) -> int:
         project_id = get_project(stack.pool, args.project).id if args.project else None
         status = None if args.status == "all" else args.status
         rows = reads.list_issues(conn, project_id=project_id, status=status, limit=args.limit)
-    table = Table("issue", "title", "status", "events", "users", "last seen")
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["title"][:80],
-            f"{row['status']}/{row['substatus']}",
-            str(row["times_seen"]),
-            str(row["users_seen"]),
-            f"{row['last_seen']:%Y-%m-%d %H:%M}",
-        )
+    table = titled_table(
+        console,
+        ["issue", "title", "status", "events", "users", "last seen"],
+        [
+            [
+                str(row["id"]),
+                row["title"],
+                f"{row['status']}/{row['substatus']}",
+                str(row["times_seen"]),
+                str(row["users_seen"]),
+                f"{row['last_seen']:%Y-%m-%d %H:%M}",
+            ]
+            for row in rows
+        ],
+        title_column=1,
+    )
     console.print(table)
     return 0
 

@@ -88,3 +88,14 @@ def test_show_explains_the_grouping_of_the_issue_first_event_and_names_it(
         ).fetchone()
     assert row["title"] == "PaymentError: card 4000 declined"
     assert row["metadata"]["value"] == "card 4000 declined"
+
+
+def test_titles_too_long_for_the_width_end_with_an_ellipsis(cli, ctx, project_id):
+    # Under the stored title's own limit (100 characters of value), over the table's room.
+    value = "declined because " + "the upstream said no " * 3 + "THE-END"
+    process_event_batch(ctx, batch_of([error_event(value=value)], project_id))
+    code, out = cli("issues", "list")
+    assert code == 0
+    (row,) = [line for line in out.splitlines() if "declined because" in line]
+    assert "…" in row and "THE-END" not in row
+    assert len(row) <= 130 and "unresolved/new" in row
