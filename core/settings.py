@@ -53,6 +53,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_heartbeat_timeout_s: float = 30.0
     queue_maintenance_chance: int = 10_000
     log_level: str = "INFO"
+    # The token `stackwise ui` asks browsers for when bound beyond 127.0.0.1 ("": a new
+    # random one each start, printed in the URL).
+    ui_token: str = ""
 
     # Source maps and other artifacts uploaded with sentry-cli, content-addressed ("":
     # data_dir/artifacts; name a shared folder when relays and workers run apart).
