@@ -13,35 +13,17 @@ app = marimo.App(width="medium", app_title="stackwise issues")
 
 @app.cell
 def _():
+    # Only what the list needs: a page imports the rest (charts, replay) when it opens.
     from datetime import UTC, datetime, timedelta
     from html import escape
 
     import marimo as mo
     import polars as pl
 
-    from analysis import charts
-    from analysis.replay import RuleSet
-    from analysis.rules import check as check_rules
     from core.pg.issues.reads import IssueSearch
-    from stackwise.ui import actions, issues, store, tuning, views
+    from stackwise.ui import issues, store, views
 
-    return (
-        IssueSearch,
-        RuleSet,
-        UTC,
-        actions,
-        charts,
-        check_rules,
-        datetime,
-        escape,
-        issues,
-        mo,
-        pl,
-        store,
-        timedelta,
-        tuning,
-        views,
-    )
+    return IssueSearch, UTC, datetime, escape, issues, mo, pl, store, timedelta, views
 
 
 @app.cell
@@ -148,6 +130,8 @@ def _(
 @app.cell
 def _(issue_param, mo, page):
     mo.stop(page != "issue")
+    from stackwise.ui import actions
+
     group_id = int(issue_param)
     b_resolve = mo.ui.run_button(label="Resolve")
     b_next_release = mo.ui.run_button(label="Resolve in next release")
@@ -155,7 +139,16 @@ def _(issue_param, mo, page):
     b_unresolve = mo.ui.run_button(label="Unresolve")
     merge_ids = mo.ui.text(label="merge these issues into this one", placeholder="e.g. 12 13")
     b_merge = mo.ui.run_button(label="Merge")
-    return b_ignore, b_merge, b_next_release, b_resolve, b_unresolve, group_id, merge_ids
+    return (
+        actions,
+        b_ignore,
+        b_merge,
+        b_next_release,
+        b_resolve,
+        b_unresolve,
+        group_id,
+        merge_ids,
+    )
 
 
 @app.cell
@@ -232,7 +225,9 @@ def _(detail, mo, views):
 
 
 @app.cell
-def _(charts, detail, issues, mo, source):
+def _(detail, issues, mo, source):
+    from analysis import charts
+
     if isinstance(source, str):
         _shown = mo.md(f"*No stored events to chart: {source}*")
     else:
@@ -297,11 +292,15 @@ def _(detail, escape, mo, pl):
 @app.cell
 def _(issues, mo, page):
     mo.stop(page != "rules")
+    from analysis.replay import RuleSet
+    from analysis.rules import check as check_rules
+    from stackwise.ui import actions as rule_actions
+    from stackwise.ui import tuning
+
     _projects = issues.filter_options()["project"]
     mo.stop(not _projects, mo.md("# Rule tuning\n\nNo projects yet."))
     r_project = mo.ui.dropdown(options=_projects, value=next(iter(_projects)), label="project")
-    r_project
-    return (r_project,)
+    return RuleSet, check_rules, r_project, rule_actions, tuning
 
 
 @app.cell
@@ -322,6 +321,7 @@ def _(mo, r_project, tuning):
                 "over the stored events to see which of today's issues would merge or "
                 "split, then save them to the project."
             ),
+            r_project,
             r_fingerprint,
             r_stacktrace,
             mo.hstack([r_replay, r_save], justify="start"),
@@ -339,14 +339,16 @@ def _(RuleSet, check_rules, mo, r_fingerprint, r_stacktrace, saved):
 
 
 @app.cell
-def _(mo, problem, r_project, r_replay, rules, source, tuning):
+def _(mo, pl, problem, r_project, r_replay, rules, source, tuning):
     mo.stop(not r_replay.value or bool(problem))
     mo.stop(isinstance(source, str), mo.md(f"*Nothing to replay: {source}*"))
     _changes, _seconds = tuning.replay(source, r_project.value, rules)
     mo.vstack(
         [
             mo.md(f"## What would change (replayed in {_seconds:.2f} s)"),
-            mo.ui.table(_changes.summary_frame(), selection=None),
+            mo.ui.table(
+                _changes.summary_frame().with_columns(pl.col("value").round(3)), selection=None
+            ),
             mo.md("## Issues that would merge"),
             mo.ui.table(_changes.merges.drop("from"), selection=None),
             mo.md("## Issues that would split"),
@@ -357,9 +359,9 @@ def _(mo, problem, r_project, r_replay, rules, source, tuning):
 
 
 @app.cell
-def _(actions, mo, r_project, r_save, rules):
+def _(mo, r_project, r_save, rule_actions, rules):
     mo.stop(not r_save.value)
-    mo.md(f"**{actions.save_rules(r_project.value, rules)}**")
+    mo.md(f"**{rule_actions.save_rules(r_project.value, rules)}**")
     return
 
 

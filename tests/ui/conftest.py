@@ -86,6 +86,13 @@ def ui_data(
             yield UiData(stack, export_dir, env)
 
 
+@pytest.fixture
+def ui_env(tmp_path: Path) -> dict[str, str]:
+    """Enough for the server to start and ask for a login (no page is run: no stores)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STACKWISE_")}
+    return env | {"STACKWISE_DATA_DIR": str(tmp_path), "STACKWISE_CLICKHOUSE_HTTP_PORT": "0"}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

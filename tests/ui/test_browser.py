@@ -16,12 +16,15 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from core.pg.issues import reads
+from core.pg.projects import get_project
 from tests.ui.conftest import UiData, UiProcess
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
 # The first page of a fresh server imports the workbench: slow on a busy two-core machine.
 FIRST_LOAD_MS = 90_000
 STEP_MS = 30_000
+# A page renders cell by cell: a section may come seconds after the heading above it.
+expect.set_options(timeout=STEP_MS)
 
 
 def _chromium() -> str:
@@ -68,6 +71,8 @@ def _status(ui_data: UiData, group_id: int) -> str:
 
 def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, page, tmp_path):
     started = time.monotonic()
+    # On 127.0.0.1 nobody but this machine's users can connect: no token asked.
+    assert f"stackwise ui: http://127.0.0.1:{ui.port}/\n" in ui.log
     page.goto(f"http://127.0.0.1:{ui.port}/")
     links = page.locator("a.sw-issue-link")
     expect(links.first).to_be_visible(timeout=FIRST_LOAD_MS)
@@ -100,3 +105,31 @@ def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, p
         f"browser: list, issue, resolve in {time.monotonic() - started:.1f} s; "
         f"screenshots in {tmp_path} and {ARTIFACTS}"
     )
+
+
+RULE = 'error.type:"*Error*" -> every-error'
+
+
+def test_rule_tuning_replays_an_edited_rule_then_saves_it_to_the_project(
+    ui, ui_data, page, tmp_path
+):
+    started = time.monotonic()
+    page.goto(f"http://127.0.0.1:{ui.port}/?page=rules")
+    expect(page.get_by_role("heading", name="Rule tuning")).to_be_visible(timeout=FIRST_LOAD_MS)
+    page.get_by_role("textbox", name="fingerprint rules").fill(RULE)
+    page.get_by_role("button", name="Replay").click()
+    expect(page.get_by_role("heading", name="What would change")).to_be_visible(timeout=STEP_MS)
+    merges = page.locator("section, div").filter(
+        has=page.get_by_role("heading", name="Issues that would merge")
+    )
+    expect(merges.first).to_be_visible()
+    expect(page.get_by_text("every-error").first).to_be_visible()
+    _screenshot(page, tmp_path, "4-rule-tuning")
+
+    page.get_by_role("button", name="Save to the project").click()
+    saved = page.get_by_text("Saved: the workers of project")
+    expect(saved).to_be_visible(timeout=STEP_MS)
+    slug = saved.inner_text().split("project ", 1)[1].split(" ", 1)[0]
+    assert get_project(ui_data.stack.pool, slug).config.grouping.fingerprint_rules == RULE
+    expect(page.get_by_text("An internal error occurred")).to_have_count(0)
+    print(f"browser: rule tuning in {time.monotonic() - started:.1f} s")
