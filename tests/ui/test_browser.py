@@ -91,7 +91,7 @@ def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, p
     # From the stored events (the export), not PostgreSQL: the chart and the tag table.
     expect(page.get_by_role("heading", name="Events over time")).to_be_visible(timeout=STEP_MS)
     expect(page.get_by_role("heading", name="Tags")).to_be_visible()
-    expect(page.get_by_text("release", exact=True).first).to_be_visible()
+    expect(page.get_by_text("share", exact=True)).to_be_visible()  # the tag table's column
     expect(page.get_by_text("An internal error occurred")).to_have_count(0)
     _screenshot(page, tmp_path, "2-issue-page")
 
