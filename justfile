@@ -69,6 +69,11 @@ token *args:
 issues *args:
     @{{python}} -m stackwise issues "$@"
 
+# the issues app in the browser (127.0.0.1:2718; a token when bound elsewhere): just ui [--host H] [--port P] [--source SPEC]
+[no-exit-message]
+ui *args:
+    @STACKWISE_DATA_DIR="${STACKWISE_DATA_DIR:-{{justfile_directory()}}/.stackwise}" {{python}} -m stackwise ui "$@"
+
 # reconcile what the relay kept with what is stored and grouped: just audit [--project P] [--since 24h]
 [no-exit-message]
 audit *args:

@@ -11,7 +11,7 @@ import sys
 
 from core.errors import CoreError
 from core.settings import load_settings
-from stackwise.cli import ai, audit, demo, issues, project, run, seed, token, workbench
+from stackwise.cli import ai, audit, demo, issues, project, run, seed, token, ui, workbench
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="log at INFO (also after the command: `just demo --verbose`)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, project, token, issues, ai, audit, demo, seed, workbench):
+    for module in (run, project, token, issues, ai, audit, demo, seed, workbench, ui):
         module.register(commands)
     return parser
 
