@@ -57,10 +57,8 @@ def demo_dsn(stack: Stack) -> str:
     return dsn(stack.settings.dsn_host, key.public_key, project.id)
 
 
-def print_demo_dsn(stack: Stack) -> str:
-    found = demo_dsn(stack)
-    print(f"demo project DSN: {found}", flush=True)
-    return found
+def demo_dsn_line(stack: Stack) -> str:
+    return f"demo project DSN: {demo_dsn(stack)}"
 
 
 @contextmanager
@@ -118,9 +116,16 @@ def _say_ready(ready_fd: int) -> None:
 
 
 def _run_relay_http(
-    stack: Stack, broker: RedisBroker, *, with_workers: bool, ready_fd: int | None = None
+    stack: Stack,
+    broker: RedisBroker,
+    *,
+    with_workers: bool,
+    listening_line: str = "",
+    ready_fd: int | None = None,
 ) -> None:
-    """Serve until stopped; with `ready_fd`, as one of several processes on the port."""
+    """Serve the relay until stopped; `listening_line` is printed once it accepts
+    connections, so a script that reads it may send at once. With `ready_fd`, it is one
+    of several processes on the port and tells its supervisor there instead."""
     from relay.service import RelayService
 
     extra = [_worker_metrics] if with_workers else []
@@ -134,6 +139,12 @@ def _run_relay_http(
             _say_ready(ready_fd)
 
     relay.start()
+    if listening_line:
+
+        async def announce(_app: object) -> None:
+            print(listening_line, flush=True)
+
+        relay.app.register_listener(announce, "after_server_start")
     # What startup built lives as long as the process: keep it out of every later full
     # collection (the request path allocates enough to trigger them often).
     gc.freeze()
@@ -203,9 +214,9 @@ def _serve_in_one_process(settings: Settings) -> None:
     try:
         broker = stack_broker(stack)
         drain_orphan_spools(stack, broker, relays=1)
-        print_demo_dsn(stack)
+        line = demo_dsn_line(stack)
         with clickhouse_over_http(settings), running_workers(stack, broker) as worker:
-            _run_relay_http(stack, broker, with_workers=worker is not None)
+            _run_relay_http(stack, broker, with_workers=worker is not None, listening_line=line)
     finally:
         stack.close()
 
@@ -288,7 +299,7 @@ def _serve_with_relay_processes(settings: Settings, processes: int) -> None:
         # Here only the workers insert (the relays have their own processes).
         warm_arrow()
         drain_orphan_spools(stack, broker, relays=processes)
-        found_dsn = demo_dsn(stack)
+        found_line = demo_dsn_line(stack)
         with clickhouse_for_relays(settings) as clickhouse_url, running_workers(stack, broker):
             if settings.worker_metrics_port:
                 _serve_worker_metrics(settings.worker_metrics_port)
@@ -304,7 +315,7 @@ def _serve_with_relay_processes(settings: Settings, processes: int) -> None:
                     f"{processes} relay processes on http://{settings.host}:{settings.port}",
                     flush=True,
                 )
-                print(f"demo project DSN: {found_dsn}", flush=True)
+                print(found_line, flush=True)
 
             supervise(Supervisor(relay_children(relays, processes)), ready)
     finally:

@@ -49,8 +49,11 @@ def shared_deployment(tmp_path_factory, postgres_template: str) -> Iterator[Depl
             workers=0,
         ) as deployment,
     ):
-        relay = deployment.add_relay(processes=RELAY_PROCESSES, wait=False)
-        worker = deployment.add_worker(processes=WORKER_PROCESSES, threads=2, wait=False)
+        # INFO: the tests read the supervisors' "ready again" from the logs.
+        relay = deployment.add_relay(processes=RELAY_PROCESSES, wait=False, log_level="INFO")
+        worker = deployment.add_worker(
+            processes=WORKER_PROCESSES, threads=2, wait=False, log_level="INFO"
+        )
         relay.wait_ready()
         worker.wait_ready()
         yield deployment
