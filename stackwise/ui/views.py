@@ -77,7 +77,8 @@ def stack_trace(frames: list[FrameRow], errors: list[dict[str, Any]]) -> str:
     for row in frames:
         by_exception.setdefault(row.exception, []).append(row)
     parts = [STYLE]
-    for rows in by_exception.values():
+    # Events list a chain's exceptions cause first; the one raised last is read first.
+    for rows in reversed(by_exception.values()):
         ordered = sorted(rows, key=lambda r: -r.position)
         app = [r for r in ordered if r.in_app is not False]
         library = [r for r in ordered if r.in_app is False]

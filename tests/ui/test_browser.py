@@ -69,7 +69,9 @@ def _status(ui_data: UiData, group_id: int) -> str:
     return f"{found[0]['status']}:{found[0]['resolution']}"
 
 
-def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, page, tmp_path):
+def test_list_open_an_issue_resolve_it_merge_another_and_postgres_says_so(
+    ui, ui_data, page, tmp_path
+):
     started = time.monotonic()
     # On 127.0.0.1 nobody but this machine's users can connect: no token asked.
     assert f"stackwise ui: http://127.0.0.1:{ui.port}/\n" in ui.log
@@ -81,6 +83,15 @@ def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, p
 
     title = links.first.inner_text()
     group_id = int(links.first.get_attribute("href").split("=")[1])
+    # Another issue of the same project, to merge into this one.
+    rows = page.locator("tr[data-issue]")
+    projects = [
+        (int(row.get_attribute("data-issue")), row.locator("td").nth(1).inner_text())
+        for row in rows.all()
+    ]
+    same_project = [i for i, p in projects[1:] if p == projects[0][1]]
+    assert same_project, projects
+    other_id = same_project[0]
     assert _status(ui_data, group_id) == "unresolved:None"
     links.first.click()
     expect(page.get_by_role("heading", name=f"#{group_id}")).to_be_visible(timeout=STEP_MS)
@@ -101,8 +112,15 @@ def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, p
     assert _status(ui_data, group_id) == "resolved:now"
     expect(page.get_by_text("An internal error occurred")).to_have_count(0)
     _screenshot(page, tmp_path, "3-resolved")
+
+    page.get_by_role("textbox", name="merge these issues into this one").fill(str(other_id))
+    page.get_by_role("button", name="Merge").click()
+    expect(page.get_by_text(f"Merged #{other_id} into #{group_id}")).to_be_visible()
+    with ui_data.stack.pool.connection() as conn:
+        found = reads.issue_detail(conn, other_id)
+    assert found is not None and found[0]["merged_into"] == group_id
     print(
-        f"browser: list, issue, resolve in {time.monotonic() - started:.1f} s; "
+        f"browser: list, issue, resolve, merge in {time.monotonic() - started:.1f} s; "
         f"screenshots in {tmp_path} and {ARTIFACTS}"
     )
 
