@@ -218,7 +218,7 @@ def _(detail, mo, views):
     mo.vstack(
         [
             mo.md("## Stack trace (its first event; most recent call first)"),
-            mo.Html(views.stack_trace(detail.frames, detail.sourcemap_errors)),
+            mo.Html(views.stack_trace(detail.frames, detail.sourcemap_errors, detail.context)),
         ]
     )
     return
