@@ -84,23 +84,29 @@ def frame_rows(payload: bytes | str) -> list[FrameRow]:
 
 def frame_context(
     payload: bytes | str, lines: int = 3
-) -> dict[tuple[int, int], tuple[list[str], list[str]]]:
-    """The source lines around each frame's line (`pre_context`, `post_context`, at most
-    `lines` each), keyed as `frame_rows` numbers frames: (exception, position)."""
+) -> dict[tuple[int, int], tuple[list[str], str, list[str]]]:
+    """Each frame's source: the lines before (at most `lines`), its own line unstripped
+    (indented like its neighbours), the lines after; keyed as `frame_rows` numbers
+    frames: (exception, position)."""
     try:
         event = msgspec.json.decode(payload)
     except (msgspec.DecodeError, UnicodeDecodeError):
         return {}
     exception = event.get("exception") if isinstance(event, dict) else None
     values = exception.get("values") if isinstance(exception, dict) else exception
-    found: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
+    found: dict[tuple[int, int], tuple[list[str], str, list[str]]] = {}
     for index, value in enumerate(values if isinstance(values, list) else []):
         if not isinstance(value, dict):
             continue
         for position, frame in enumerate(_frames(value.get("stacktrace"))):
             pre, post = _lines(frame.get("pre_context")), _lines(frame.get("post_context"))
             if pre or post:
-                found[(index, position)] = (pre[len(pre) - lines :] if lines else [], post[:lines])
+                line = str(frame.get("context_line") or "")
+                found[(index, position)] = (
+                    pre[len(pre) - lines :] if lines else [],
+                    line,
+                    post[:lines],
+                )
     return found
 
 

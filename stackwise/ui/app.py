@@ -238,7 +238,13 @@ def _(detail, issues, mo, source):
             [
                 mo.md("## Events over time"),
                 mo.as_html(
-                    charts.line(_long, "day", "events", color="series", title="events a day (UTC)")
+                    charts.line(
+                        _long,
+                        "day",
+                        "events",
+                        dash="series",
+                        title="events a day (UTC): stored, and extrapolated through sampling",
+                    )
                 )
                 if _daily.height
                 else mo.md("*No events of this issue in the stored data.*"),
@@ -274,7 +280,14 @@ def _(detail, escape, mo, pl):
                 )
                 or "*None found yet (`just ai similar ID`).*"
             ),
-            mo.md("## How its first event was grouped"),
+            mo.md(
+                "## How its first event was grouped"
+                + (
+                    f"\n\n{detail.first_event}, under the project's current rules"
+                    if detail.first_event
+                    else ""
+                )
+            ),
             mo.Html("<pre style='font-size:12px'>" + escape(detail.explanation) + "</pre>"),
             mo.md("## Activity"),
             mo.md(

@@ -23,7 +23,7 @@ from core.pg import ai as ai_store
 from core.pg.issues import reads
 from core.pg.issues.reads import IssueSearch
 from core.pg.projects import list_projects
-from stackwise.cli.issues import _explanation_tree
+from stackwise.cli.issues import _explanation_tree, _which_event
 from stackwise.ui import store
 
 MAX_TAG_EVENTS = 5_000
@@ -51,9 +51,10 @@ class IssuePage:
     activity: list[dict[str, Any]]
     frames: list[FrameRow]
     # Source lines around each frame's own, by (exception, position) as in `frames`.
-    context: dict[tuple[int, int], tuple[list[str], list[str]]]
+    context: dict[tuple[int, int], tuple[list[str], str, list[str]]]
     sourcemap_errors: list[dict[str, Any]]
     explanation: str
+    first_event: str  # "event <id> at <time>": the sample the stack trace and tree show
     similar: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -100,6 +101,7 @@ def issue_page(group_id: int) -> IssuePage | None:
         context=frame_context(sample),
         sourcemap_errors=sourcemap_errors(sample),
         explanation=_explain(sample, group["project_id"]),
+        first_event=_which_event(sample),
         similar=similar,
     )
 

@@ -55,15 +55,18 @@ def issue_table(frame: pl.DataFrame) -> str:
     return f"{STYLE}<table class='sw-issues'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def _frame(row: FrameRow, around: tuple[list[str], list[str]]) -> str:
+def _frame(row: FrameRow, around: tuple[list[str], str, list[str]] | None) -> str:
     library = row.in_app is False
     text = f"at {escape(row.function)} ({escape(row.location)})"
     parts = [f"<div class='{'lib' if library else 'app'}'>{text}</div>"]
-    pre, post = around
-    if row.context_line or pre or post:
-        source = [f"<span class='near'>{escape(line[:200])}</span>" for line in pre]
-        source.append(f"<b>{escape(row.context_line[:200])}</b>")
-        source += [f"<span class='near'>{escape(line[:200])}</span>" for line in post]
+    pre, line, post = around or ([], row.context_line, [])
+    if line or pre or post:
+        near = [*pre, *post]
+        # Drop the indentation the lines share, keep what sets them apart.
+        margin = min((len(x) - len(x.lstrip()) for x in [*near, line] if x.strip()), default=0)
+        source = [f"<span class='near'>{escape(x[margin:200])}</span>" for x in pre]
+        source.append(f"<b>{escape(line[margin:200])}</b>")
+        source += [f"<span class='near'>{escape(x[margin:200])}</span>" for x in post]
         parts.append(f"<div class='ctx'>{'<br>'.join(source)}</div>")
     if row.resolved_with:
         parts.append(
@@ -76,7 +79,7 @@ def _frame(row: FrameRow, around: tuple[list[str], list[str]]) -> str:
 def stack_trace(
     frames: list[FrameRow],
     errors: list[dict[str, Any]],
-    context: dict[tuple[int, int], tuple[list[str], list[str]]],
+    context: dict[tuple[int, int], tuple[list[str], str, list[str]]],
 ) -> str:
     """Each exception's frames, most recent call first: the application's frames, then
     the library frames folded away (they rarely say where the bug is)."""
@@ -92,11 +95,11 @@ def stack_trace(
         app = [r for r in ordered if r.in_app is not False]
         library = [r for r in ordered if r.in_app is False]
         parts.append(f"<h4>{escape(rows[0].exception_type or 'exception')}</h4>")
-        parts += [_frame(r, context.get((r.exception, r.position), ([], []))) for r in app]
+        parts += [_frame(r, context.get((r.exception, r.position))) for r in app]
         if library:
             parts.append(
                 f"<details><summary>{len(library)} library frames</summary>"
-                f"{''.join(_frame(r, ([], [])) for r in library)}</details>"
+                f"{''.join(_frame(r, None) for r in library)}</details>"
             )
     for error in errors:
         parts.append(

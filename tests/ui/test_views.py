@@ -24,9 +24,9 @@ def _event() -> bytes:
                 frame(
                     "checkout",
                     True,
-                    pre_context=["one", "two", "three", "four"],
-                    context_line="total = <b>price</b>",
-                    post_context=["after"],
+                    pre_context=["one", "    two", "    three", "    if four:"],
+                    context_line="        total = <b>price</b>",
+                    post_context=["    after"],
                 ),
                 frame("charge", True),
             ]
@@ -37,7 +37,13 @@ def _event() -> bytes:
 
 def test_frame_context_keeps_the_nearest_lines_of_each_frame():
     context = frame_context(_event(), lines=3)
-    assert context == {(1, 1): (["two", "three", "four"], ["after"])}
+    pre, line, post = context[(1, 1)]
+    assert list(context) == [(1, 1)]
+    assert (pre, line, post) == (
+        ["    two", "    three", "    if four:"],
+        "        total = <b>price</b>",
+        ["    after"],
+    )
     assert frame_context(b"not json") == {}
 
 
@@ -49,6 +55,9 @@ def test_the_stack_trace_starts_with_the_raised_exception_and_its_own_frames():
     assert html.index("charge") < html.index("checkout") < html.index("library frames")
     assert html.index("library frames") < html.index("run_loop")
     assert "total = &lt;b&gt;price&lt;/b&gt;" in html and "<b>price</b>" not in html
+    # The shared indentation goes, the frame's own line keeps its extra level.
+    assert "<span class='near'>two</span>" in html
+    assert "<b>    total = &lt;b&gt;price&lt;/b&gt;</b>" in html
     assert html.index("two") < html.index("total =") < html.index("after")
     assert "one" not in html
 
