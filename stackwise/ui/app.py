@@ -48,8 +48,12 @@ def _(issues, mo, page):
     _periods = {"any time": None, "last hour": 1, "last 24 hours": 24, "last 7 days": 168}
     _periods["last 30 days"] = 720
     f_project = mo.ui.dropdown(options=_options["project"], label="project")
+    # Unresolved by default, as in Sentry; "--" lists every status.
     f_status = mo.ui.dropdown(
-        options=["unresolved", "resolved", "ignored"], value="unresolved", label="status"
+        options=["unresolved", "resolved", "ignored"],
+        value="unresolved",
+        allow_select_none=True,
+        label="status",
     )
     f_release = mo.ui.dropdown(options=_options["release"], label="release")
     f_environment = mo.ui.dropdown(options=_options["environment"], label="environment")

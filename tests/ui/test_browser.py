@@ -151,3 +151,47 @@ def test_rule_tuning_replays_an_edited_rule_then_saves_it_to_the_project(
     assert get_project(ui_data.stack.pool, slug).config.grouping.fingerprint_rules == RULE
     expect(page.get_by_text("An internal error occurred")).to_have_count(0)
     print(f"browser: rule tuning in {time.monotonic() - started:.1f} s")
+
+
+def _shown_ids(page: Page) -> list[int]:
+    # In one call: the table may be re-rendered between two.
+    return page.locator("tr[data-issue]").evaluate_all(
+        "rows => rows.map(row => Number(row.dataset.issue))"
+    )
+
+
+def _assert_shows(page: Page, expected: list[int]) -> None:
+    """The list re-renders after a filter changes: wait for it to settle on `expected`."""
+    deadline = time.monotonic() + STEP_MS / 1000
+    while _shown_ids(page) != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert _shown_ids(page) == expected
+
+
+def _expected_ids(ui_data: UiData, **filters) -> list[int]:
+    with ui_data.stack.pool.connection() as conn:
+        return [row["id"] for row in reads.search_issues(conn, reads.IssueSearch(**filters))]
+
+
+def test_the_list_filters_and_sorts_as_the_issue_store_does(ui, ui_data, page, tmp_path):
+    page.goto(f"http://127.0.0.1:{ui.port}/")
+    expect(page.locator("a.sw-issue-link").first).to_be_visible(timeout=FIRST_LOAD_MS)
+    assert _shown_ids(page) == _expected_ids(ui_data, status="unresolved")
+
+    page.get_by_label("sort by").select_option("events")
+    expected = _expected_ids(ui_data, status="unresolved", sort="events")
+    assert expected != _expected_ids(ui_data, status="unresolved"), "a sort that changes nothing"
+    _assert_shows(page, expected)
+
+    page.get_by_label("status").select_option(label="--")  # every status
+    page.get_by_label("level").select_option("warning")
+    expected = _expected_ids(ui_data, level="warning", sort="events")
+    assert expected, "the seeded data has warnings"
+    _assert_shows(page, expected)
+
+    word = page.locator("a.sw-issue-link").first.inner_text().split(":")[0]
+    page.get_by_label("search").fill(word)
+    page.get_by_label("search").press("Enter")
+    expected = _expected_ids(ui_data, level="warning", sort="events", text=word)
+    _assert_shows(page, expected)
+    _screenshot(page, tmp_path, "5-filtered-list")
