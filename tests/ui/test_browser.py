@@ -119,6 +119,16 @@ def test_list_open_an_issue_resolve_it_merge_another_and_postgres_says_so(
     with ui_data.stack.pool.connection() as conn:
         found = reads.issue_detail(conn, other_id)
     assert found is not None and found[0]["merged_into"] == group_id
+
+    # The other buttons, each checked in PostgreSQL.
+    for button, status in (
+        ("Unresolve", "unresolved:None"),
+        ("Ignore", "ignored:None"),
+        ("Resolve in next release", "resolved:next_release"),
+    ):
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(page.get_by_text(f"Issue {group_id}: {button.lower()} done.")).to_be_visible()
+        assert _status(ui_data, group_id) == status, button
     print(
         f"browser: list, issue, resolve, merge in {time.monotonic() - started:.1f} s; "
         f"screenshots in {tmp_path} and {ARTIFACTS}"
