@@ -45,8 +45,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
 import sentry_sdk  # noqa: E402
+from psycopg.rows import dict_row  # noqa: E402
 from sentry_sdk.transport import Transport  # noqa: E402
 
+from core.pg.issues import reads  # noqa: E402
 from core.storage import clickhouse  # noqa: E402
 from core.storage.embedded import EmbeddedPostgres  # noqa: E402
 
@@ -218,15 +220,10 @@ class Target:
 
     def grouped(self, *, exact: bool = False) -> int:
         """Events counted by their issues (`exact`: their occurrence rows, slower)."""
-        query = (
-            "SELECT count(*) FROM error_occurrences WHERE project_id = %s"
-            if exact
-            else "SELECT coalesce(sum(times_seen), 0) FROM error_groups WHERE project_id = %s"
-        )
         if self._postgres is None:
             url = EmbeddedPostgres(self.data_dir).url
-            self._postgres = psycopg.connect(url, autocommit=True)
-        return int(self._postgres.execute(query, (self.project_id,)).fetchone()[0])
+            self._postgres = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        return reads.grouped_events(self._postgres, self.project_id, exact=exact)
 
     def close(self) -> None:
         if self._clickhouse is not None:
