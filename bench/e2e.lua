@@ -1,5 +1,6 @@
 -- wrk script for `just bench e2e`: real sentry-sdk envelopes, a unique event id on every request.
--- args: FILE, PATH, AUTH. Prints `unavailable N`: the 503 answers.
+-- args: FILE, PATH, AUTH, RUN (8 hex digits, new for every run: wrk's Lua random numbers
+-- repeat from run to run, and an id sent twice is stored once). Prints `unavailable N`.
 --   FILE holds envelopes (one per issue), each prefixed by an 8-digit length, with the
 --   32-character placeholder EVENT_ID_PLACEHOLDER_XXXXXXXXXXX where the SDK wrote the event
 --   id; requests go round the envelopes and substitute a fresh id each time.
@@ -18,6 +19,7 @@ function init(args)
   file:close()
   counter = 0
   unavailable = 0
+  run = args[4]
   wrk.method = "POST"
   wrk.path = args[2]
   wrk.headers["X-Sentry-Auth"] = args[3]
@@ -35,7 +37,7 @@ function request()
   counter = counter + 1
   -- Unique by thread and counter, with a letter before each zero-padded part: no run of
   -- 13 digits, which the secret scan would have to check as a card number.
-  local id = string.format("%08x%x%07x%x%07x%x%07x", math.random(0x10000000, 0x7fffffff),
+  local id = string.format("%s%x%07x%x%07x%x%07x", run,
                            math.random(10, 15), counter % 0x10000000,
                            math.random(10, 15), thread_id,
                            math.random(10, 15), math.random(0, 0xfffffff))

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import signal
@@ -174,6 +175,8 @@ def run_wrk(target: Target, templates: Path, seconds: int, connections: int) -> 
         str(templates),
         target.path,
         target.auth,
+        # Every run its own ids: wrk's random numbers are the same in every run.
+        f"{random.randrange(0x10000000, 0x7FFFFFFF):08x}",
     ]
     started = time.monotonic()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
@@ -474,6 +477,8 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    # SIGTERM as SystemExit: the `finally` blocks stop serve and remove the temporary folder.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     work = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("STACKWISE_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parent), env.get("PYTHONPATH")]))
