@@ -443,6 +443,8 @@ def find_burst_connections(
 
 def profile_run(target: Target, templates: Path, args: argparse.Namespace, work: Path) -> None:
     """One more sustained run, recorded by py-spy, with CPU per thread and process."""
+    # At the end of the path: this folder's other modules must not shadow packages.
+    sys.path.append(str(HERE))
     import e2e_profile
 
     settle(target, args.drain_timeout)
