@@ -26,7 +26,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("worker: batch decode (zstd + msgpack)", ("decode_batch",)),
     ("worker: AI analysis of new issues (ClickHouse query)", ("analyze_group",)),
     ("worker: source maps", ("(workers/sourcemaps",)),
-    ("worker: promoted fields decode", ("decode_promoted",)),
+    ("worker: promoted fields decode", ("promoted_columns",)),
     ("worker: fingerprinting", ("group_events", "fingerprint_batch")),
     ("worker: assign (Redis + PostgreSQL)", ("assign_groups",)),
     ("worker: event_groups insert", ("write_assignments", "write_processed")),
@@ -46,7 +46,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
 
 
 def thread_cpu_s(pid: int) -> dict[str, float]:
-    """CPU seconds per thread name of `pid` (threads of one name summed)."""
+    """CPU seconds per thread family of `pid` (threads of one name summed)."""
     found: Counter[str] = Counter()
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -55,7 +55,10 @@ def thread_cpu_s(pid: int) -> dict[str, float]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        found[_thread_family(name)] += (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+        family = _thread_family(name)
+        # Python's threads keep the process's name; the others are the embedded engine's.
+        label = "Python threads (relay, flusher, workers)" if family == "python" else family
+        found[label] += (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
     return dict(found)
 
 
@@ -120,7 +123,7 @@ def classify(stack: str) -> str:
 
 def print_profile(stages: Counter[str], cpu: dict[str, float], events: int) -> None:
     total_samples = sum(stages.values()) or 1
-    python_cpu_s = sum(v for k, v in cpu.items() if k.startswith("serve thread"))
+    serve_cpu_s = sum(v for k, v in cpu.items() if k.startswith("serve:"))
     print(f"per-stage share of serve's Python samples ({total_samples:,} samples):")
     for stage, samples in stages.most_common():
         share = samples / total_samples
@@ -129,4 +132,7 @@ def print_profile(stages: Counter[str], cpu: dict[str, float], events: int) -> N
     for name, seconds in sorted(cpu.items(), key=lambda item: -item[1]):
         if seconds >= 0.05:
             print(f"  {seconds * 1000 / max(1, events):6.3f} CPU-ms/event  {name}")
-    print(f"  ({python_cpu_s:.1f} CPU-s in serve's threads in all)")
+    print(
+        f"  ({serve_cpu_s:.1f} CPU-s in serve's threads in all; threads not named python are "
+        "the embedded ClickHouse's: chdb's queries, inserts and merges)"
+    )
