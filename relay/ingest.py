@@ -133,6 +133,7 @@ def _ingest_event(item: Item, ctx: _EnvelopeContext) -> SpoolRecord:
         fallback_event_id=ctx.result.event_id,
         sample_rate=rate,
         head=view,
+        scrubbing=policy.scrubbing,
     )
     ctx.result.event_id = ctx.result.event_id or record.event_id
     return record
