@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from core.wire import EventBatch, QueuedEvent, encode_batch
+from core.wire import EventBatch, EventColumns, QueuedEvent, encode_batch
 from relay.ledger import LEDGER_INSERT_SETTINGS, Ledger
 from relay.metrics import RelayMetrics
 from relay.normalize import SECURITY_TYPES
@@ -187,7 +187,7 @@ class Flusher:
                 (name, table) for name, table in tables if table is not None and table.num_rows
             ],
             account=ledger.table(),
-            batch=_batch(segment, by_kind["event"]) if event_rows else None,
+            batch=_batch(segment, by_kind["event"], event_rows) if event_rows else None,
         )
 
     def _set_aside(self, segment: Segment, records: list[SpoolRecord]) -> list[SpoolRecord]:
@@ -262,7 +262,9 @@ def _category(event_type: str) -> str:
     return "default" if event_type == "default" else "error"
 
 
-def _batch(segment: Segment, events: list[SpoolRecord]) -> EventBatch:
+def _batch(segment: Segment, events: list[SpoolRecord], rows: EventRows) -> EventBatch:
+    # The row's promoted columns travel with the event: the worker needs them too.
+    columns = rows.columns
     return EventBatch(
         batch_id=segment.token,
         created_at=time.time(),
@@ -274,7 +276,17 @@ def _batch(segment: Segment, events: list[SpoolRecord]) -> EventBatch:
                 received_at=r.received_at,
                 payload=r.payload,
                 sample_rate=r.sample_rate,
+                columns=EventColumns(
+                    level=level, environment=environment, release=release, user_key=user
+                ),
             )
-            for r in events
+            for r, level, environment, release, user in zip(
+                events,
+                columns["level"],
+                columns["environment"],
+                columns["release"],
+                columns["user_key"],
+                strict=True,
+            )
         ],
     )

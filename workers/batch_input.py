@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from core.event.accessors import normalize_level
+from core.event.accessors import normalize_level, text
 from core.event.promoted import decode_promoted, user_key
-from core.wire import EventBatch, QueuedEvent, StoredEvents
+from core.wire import EventBatch, EventColumns, QueuedEvent, StoredEvents
 from workers.context import WorkerContext
 from workers.errors import StoredEventsMissing
 from workers.grouping import GroupingResult, group_events
@@ -90,17 +90,28 @@ def fingerprint_batch(ctx: WorkerContext, events: list[QueuedEvent]) -> list[Gro
         if secondary is not None:
             old_keys = [(project_id, r.version, r.hash) for r in group_events(payloads, secondary)]
         for event, result, old_key in zip(project_events, results, old_keys, strict=True):
-            fields = decode_promoted(event.payload)
+            columns = event.columns or promoted_columns(event.payload)
             grouped.append(
                 Grouped(
                     event=event,
                     result=result,
                     key=(project_id, result.version, result.hash),
-                    level=normalize_level(fields.level),
-                    environment=str(fields.environment or "")[:64],
-                    release=str(fields.release or "")[:250],
-                    user_key=user_key(fields),
+                    level=columns.level,
+                    environment=columns.environment,
+                    release=columns.release,
+                    user_key=columns.user_key,
                     secondary_key=old_key,
                 )
             )
     return grouped
+
+
+def promoted_columns(payload: bytes) -> EventColumns:
+    """The columns a relay batch carries, read from the payload (events loaded back)."""
+    fields = decode_promoted(payload)
+    return EventColumns(
+        level=normalize_level(fields.level),
+        environment=text(fields.environment, 64),
+        release=text(fields.release, 250),
+        user_key=user_key(fields),
+    )

@@ -10,7 +10,6 @@ deduplication token is the batch's, so a redelivered batch is stored once.
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +46,7 @@ def write_processed(ctx: WorkerContext, batch_id: str, events: list[QueuedEvent]
         {
             "project_id": [e.project_id for e in events],
             "timestamp": [int(e.timestamp * 1000) for e in events],
-            "event_id": [uuid.UUID(hex=e.event_id).bytes for e in events],
+            "event_id": [bytes.fromhex(e.event_id) for e in events],
             "processed_at": [now_ms] * len(events),
             "payload": [e.payload.decode() for e in events],
         },
@@ -62,25 +61,30 @@ def write_assignments(
     ctx: WorkerContext, batch_id: str, grouped: list[Grouped], groups: dict[HashKey, int]
 ) -> None:
     now_ms = int(time.time() * 1000)
-    rows: dict[str, list[Any]] = {name: [] for name in EVENT_GROUPS_SCHEMA.names}
-    for g in grouped:
-        rate = g.event.sample_rate
-        rows["project_id"].append(g.key[0])
-        rows["timestamp"].append(int(g.event.timestamp * 1000))
-        rows["event_id"].append(uuid.UUID(hex=g.event.event_id).bytes)
-        rows["group_id"].append(groups[g.key])
-        rows["primary_hash"].append(g.key[2])
-        rows["grouping_version"].append(g.key[1])
-        rows["level"].append(g.level)
-        rows["environment"].append(g.environment)
-        rows["release"].append(g.release)
-        rows["user_key"].append(g.user_key)
-        rows["sample_weight"].append(1.0 / rate if rate > 0 else 1.0)
-        rows["processed_at"].append(now_ms)
+    # Column by column: Arrow takes lists far faster than rows; event ids are 32 hex
+    # digits by now (the relay normalized them), so bytes.fromhex is the UUID's bytes.
+    rows: dict[str, list[Any]] = {
+        "project_id": [g.key[0] for g in grouped],
+        "timestamp": [int(g.event.timestamp * 1000) for g in grouped],
+        "event_id": [bytes.fromhex(g.event.event_id) for g in grouped],
+        "group_id": [groups[g.key] for g in grouped],
+        "primary_hash": [g.key[2] for g in grouped],
+        "grouping_version": [g.key[1] for g in grouped],
+        "level": [g.level for g in grouped],
+        "environment": [g.environment for g in grouped],
+        "release": [g.release for g in grouped],
+        "user_key": [g.user_key for g in grouped],
+        "sample_weight": [_weight(g.event.sample_rate) for g in grouped],
+        "processed_at": [now_ms] * len(grouped),
+    }
     table = pa.Table.from_pydict(rows, schema=EVENT_GROUPS_SCHEMA)
     ctx.clickhouse().insert_arrow(
         "event_groups", table, settings={"insert_deduplication_token": f"groups-{batch_id}"}
     )
+
+
+def _weight(sample_rate: float) -> float:
+    return 1.0 / sample_rate if sample_rate > 0 else 1.0
 
 
 def process_event_batch(ctx: WorkerContext, batch: EventBatch) -> BatchOutcome:

@@ -9,11 +9,11 @@ workers on overlapping batches lock them in the same order and cannot deadlock.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from core.storage.postgres import DbConnection
@@ -169,28 +169,50 @@ def create_groups(
     return lookup_hashes(conn, set(created)), inserted
 
 
+def _array_literal(values: list[int] | list[float] | list[str]) -> str:
+    """A PostgreSQL array literal of numbers or hex ids (nothing to quote), for `%s::T[]`.
+
+    psycopg dumps a list element by element in Python; one string joined in C and parsed
+    by PostgreSQL costs a fraction of that for a batch's thousand values. `str` of a float
+    is its shortest exact form, which float8 reads back bit for bit.
+    """
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+RECORD_OCCURRENCES = """
+    INSERT INTO error_occurrences (project_id, group_id, event_id, occurred_at, received_at)
+    SELECT project_id, group_id, event_id::uuid, to_timestamp(occurred_at),
+           to_timestamp(received_at)
+    FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::float8[], %s::float8[])
+        AS o(project_id, group_id, event_id, occurred_at, received_at)
+    ON CONFLICT (project_id, event_id) DO NOTHING
+    RETURNING project_id, replace(event_id::text, '-', '')
+"""
+
+
 def record_occurrences(conn: DbConnection, occurrences: list[Occurrence]) -> list[Occurrence]:
-    """Insert occurrences; returns only those new to the database (redeliveries are skipped)."""
+    """Insert occurrences; returns only those new to the database (redeliveries are skipped).
+
+    Ids go in as hex text and times as epoch seconds, converted by PostgreSQL: building a
+    UUID and two datetimes per event in Python cost more than the insert itself. Each
+    column is one array literal (see `_array_literal`). Rows come back as tuples: a dict
+    per inserted row is work nobody reads.
+    """
     if not occurrences:
         return []
     occurrences = sorted(occurrences, key=lambda o: (o.project_id, o.event_id))
-    rows = conn.execute(
-        """
-        INSERT INTO error_occurrences (project_id, group_id, event_id, occurred_at, received_at)
-        SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::uuid[], %b::timestamptz[],
-                             %b::timestamptz[])
-        ON CONFLICT (project_id, event_id) DO NOTHING
-        RETURNING project_id, event_id
-        """,
-        (
-            [o.project_id for o in occurrences],
-            [o.group_id for o in occurrences],
-            [uuid.UUID(hex=o.event_id) for o in occurrences],
-            [_ts(o.occurred_at) for o in occurrences],
-            [_ts(o.received_at) for o in occurrences],
-        ),
-    ).fetchall()
-    inserted = {(r["project_id"], r["event_id"].hex) for r in rows}
+    with conn.cursor(row_factory=tuple_row) as cursor:
+        rows = cursor.execute(
+            RECORD_OCCURRENCES,
+            (
+                _array_literal([o.project_id for o in occurrences]),
+                _array_literal([o.group_id for o in occurrences]),
+                _array_literal([o.event_id for o in occurrences]),
+                _array_literal([o.occurred_at for o in occurrences]),
+                _array_literal([o.received_at for o in occurrences]),
+            ),
+        ).fetchall()
+    inserted = set(rows)
     return [o for o in occurrences if (o.project_id, o.event_id) in inserted]
 
 

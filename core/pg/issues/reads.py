@@ -165,6 +165,18 @@ def merge_families(conn: DbConnection, group_ids: list[int]) -> list[Row]:
     ).fetchall()
 
 
+def grouped_events(conn: DbConnection, project_id: int, *, exact: bool = False) -> int:
+    """Events the project's issues have counted (`exact`: their occurrence rows, slower);
+    what `just bench e2e` waits for."""
+    query = (
+        "SELECT count(*) AS n FROM error_occurrences WHERE project_id = %s"
+        if exact
+        else "SELECT coalesce(sum(times_seen), 0) AS n FROM error_groups WHERE project_id = %s"
+    )
+    row = conn.execute(query, (project_id,)).fetchone()
+    return int(row["n"]) if row else 0
+
+
 # -- the issues app (stackwise.ui) ------------------------------------------------------
 
 ISSUE_SORTS = {
