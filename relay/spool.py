@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 _FRAME_HEADER = struct.Struct("<II")
 _OPEN_SUFFIX = ".open"
 _SEALED_SUFFIX = ".sealed"
+_STAGING_PREFIX = "staging-"
 
 
 class SpoolUnavailable(RuntimeError):
@@ -129,6 +130,8 @@ class Spool:
         return id_file.read_text().strip()
 
     def _recover(self) -> None:
+        for staging in self.directory.glob(f"{_STAGING_PREFIX}*"):
+            staging.unlink()  # a replacement cut short: the segment itself is intact
         segments = sorted(self.directory.glob("seg-*"), key=lambda p: p.name)
         for found in segments:
             sequence = _sequence_of(found)
@@ -237,11 +240,7 @@ class Spool:
         self._open_bytes = 0
         self._open_since = time.monotonic()
         # The new directory entry must survive a crash too.
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        self._sync_directory()
 
     def tick(self) -> None:
         """Seal the open segment if it is old enough (called by a timer on the event loop)."""
@@ -273,14 +272,41 @@ class Spool:
         with self._bytes_lock:
             self._bytes_on_disk -= size
 
-    def quarantine(self, segment: Segment, records: list[bytes]) -> None:
+    def replace(self, segment: Segment, records: list[bytes]) -> None:
+        """Make `records` the segment's content, atomically and durably (the flusher's
+        processed records, when a replay could not recompute them). Name and token stay."""
+        data = b"".join(frame(record) for record in records)
+        # Not `seg-*`: a crash before the rename leaves nothing recovery would replay.
+        staging = self.directory / f"{_STAGING_PREFIX}{segment.path.name}"
+        try:
+            with open(staging, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError:
+            staging.unlink(missing_ok=True)  # a full disk: leave the space to the flush
+            raise
+        old_size = segment.path.stat().st_size
+        os.replace(staging, segment.path)
+        self._sync_directory()
+        with self._bytes_lock:
+            self._bytes_on_disk += len(data) - old_size
+
+    def _sync_directory(self) -> None:
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def quarantine(self, segment: Segment, records: list[bytes], *, suffix: str = "") -> None:
         """Keep records the flusher cannot store, durably, beside the spool, for an operator
-        (`quarantine/<segment>`, the spool's frame format)."""
+        (`quarantine/<segment><suffix>`, the spool's frame format)."""
         if not records:
             return
         folder = self.directory / "quarantine"
         folder.mkdir(exist_ok=True)
-        path = folder / segment.path.name
+        path = folder / (segment.path.name + suffix)
         with open(path, "wb") as out:
             out.write(b"".join(frame(record) for record in records))
             out.flush()
