@@ -69,7 +69,10 @@ def _quantity(item: Item) -> int:
 
 def _events_first(envelope: Envelope) -> list[Item]:
     # Attachments are tied to the envelope's event: its fate (and id) is decided first.
-    return sorted(envelope.items, key=lambda item: item.type not in EVENT_ITEM_TYPES)
+    items = envelope.items
+    if len(items) < 2:
+        return items
+    return sorted(items, key=lambda item: item.headers.type not in EVENT_ITEM_TYPES)
 
 
 class _SizeCheck:
@@ -119,21 +122,22 @@ def ingest_envelope(
     event_refusal = None
     items: list[RawItem] = []
     for item in _events_first(envelope):
-        if item.type not in HANDLED_ITEM_TYPES:
-            result.ignored[item.type] += 1
+        item_type = item.headers.type
+        if item_type not in HANDLED_ITEM_TYPES:
+            result.ignored[item_type] += 1
             continue
-        category = ITEM_CATEGORIES.get(item.type, item.type)
-        refusal = policy.refused.get(category)
-        if refusal is None and item.type == "attachment":
+        category = ITEM_CATEGORIES.get(item_type, item_type)
+        refusal = policy.refused.get(category) if policy.refused else None
+        if refusal is None and item_type == "attachment":
             refusal = event_refusal
         if refusal is not None:
             result.outcomes[("rate_limited", refusal.quota.reason, category)] += _quantity(item)
-            if item.type in EVENT_ITEM_TYPES and event_refusal is None:
+            if item_type in EVENT_ITEM_TYPES and event_refusal is None:
                 event_refusal = refusal
             continue
         sizes.check(item)
-        items.append(RawItem(item.type, item.raw_headers, item.payload, _quantity(item)))
-        result.accepted[item.type] += 1
+        items.append(RawItem(item_type, item.raw_headers, item.payload, _quantity(item)))
+        result.accepted[item_type] += 1
     if items:
         record = SpoolRecord(
             kind="envelope",
