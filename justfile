@@ -12,84 +12,104 @@ default:
     @just --list --unsorted
 
 # start the stack, send real sentry-sdk errors, print the resulting issues (embedded default)
-demo:
-    {{python}} -m stackwise demo
+[no-exit-message]
+demo *args:
+    @{{python}} -m stackwise demo "$@"
 
 # run the whole test suite
 test *args: node-deps browser
-    {{python}} -m pytest "$@"
+    @{{python}} -m pytest "$@"
 
 # install the JavaScript SDKs the protocol tests drive (pinned by package-lock.json)
 node-deps:
     @[ tests/sdk/node/node_modules/.package-lock.json -nt tests/sdk/node/package-lock.json ] || npm ci --prefix tests/sdk/node --no-audit --no-fund --loglevel=error
 
 # relay + workers in one process (the embedded default)
-serve:
-    {{python}} -m stackwise serve
+[no-exit-message]
+serve *args:
+    @{{python}} -m stackwise serve "$@"
 
 # the relay alone (needs STACKWISE_CLICKHOUSE_URL, _POSTGRES_URL, _REDIS_URL)
-relay:
-    {{python}} -m stackwise relay
+[no-exit-message]
+relay *args:
+    @{{python}} -m stackwise relay "$@"
 
 # the workers alone (needs server URLs)
-worker:
-    {{python}} -m stackwise worker
+[no-exit-message]
+worker *args:
+    @{{python}} -m stackwise worker "$@"
 
 # serve the embedded ClickHouse over HTTP for separate relay/worker processes on this machine
+[no-exit-message]
 clickhouse *args:
-    {{python}} -m stackwise clickhouse "$@"
+    @{{python}} -m stackwise clickhouse "$@"
 
 # apply pending PostgreSQL and ClickHouse migrations
-migrate:
-    {{python}} -m stackwise migrate
+[no-exit-message]
+migrate *args:
+    @{{python}} -m stackwise migrate "$@"
 
 # realistic traffic with ground truth: just seed [--events N] [--days D] [--direct] [--ai] ...
+[no-exit-message]
 seed *args:
-    {{python}} -m stackwise seed "$@"
+    @{{python}} -m stackwise seed "$@"
 
 # projects and DSN keys: create, list, show, add-key, disable-key, enable-key, config
+[no-exit-message]
 project *args:
-    {{python}} -m stackwise project "$@"
+    @{{python}} -m stackwise project "$@"
 
 # API tokens for sentry-cli source map uploads: create [--project P] [--scope S], list, revoke ID
+[no-exit-message]
 token *args:
-    {{python}} -m stackwise token "$@"
+    @{{python}} -m stackwise token "$@"
 
 # issues: list, show ID, resolve ID.. [--next-release], unresolve, ignore ID.. [--count N|--for 2h], merge TARGET SOURCE..
+[no-exit-message]
 issues *args:
-    {{python}} -m stackwise issues "$@"
+    @{{python}} -m stackwise issues "$@"
+
+# the issues app in the browser (127.0.0.1:2718; a token when bound elsewhere): just ui [--host H] [--port P] [--source SPEC]
+[no-exit-message]
+ui *args:
+    @STACKWISE_DATA_DIR="${STACKWISE_DATA_DIR:-{{justfile_directory()}}/.stackwise}" {{python}} -m stackwise ui "$@"
 
 # reconcile what the relay kept with what is stored and grouped: just audit [--project P] [--since 24h]
+[no-exit-message]
 audit *args:
-    {{python}} -m stackwise audit "$@"
+    @{{python}} -m stackwise audit "$@"
 
 # AI: analyze ID, similar ID, suggestions PROJECT, accept ID, reject ID
+[no-exit-message]
 ai *args:
-    {{python}} -m stackwise ai "$@"
+    @{{python}} -m stackwise ai "$@"
 
 # fingerprint JSON Lines events: just fingerprint FILE [--explain] [--version v1] [--rules RULES_FILE] [--skip-invalid]
+[no-exit-message]
 fingerprint *args:
-    {{python}} -m workers.grouping "$@"
+    @{{python}} -m workers.grouping "$@"
 
 # write the stored data as partitioned Parquet for notebooks and offline work: just export [--out DIR] [--projects 1,3]
+[no-exit-message]
 export *args:
-    {{python}} -m stackwise export "$@"
+    @{{python}} -m stackwise export "$@"
 
 # the workbench notebooks in marimo's editor (read an export: just notebook -- --source .stackwise/export)
 notebook *args:
-    STACKWISE_DATA_DIR="${STACKWISE_DATA_DIR:-{{justfile_directory()}}/.stackwise}" marimo edit notebooks "$@"
+    @STACKWISE_DATA_DIR="${STACKWISE_DATA_DIR:-{{justfile_directory()}}/.stackwise}" marimo edit notebooks "$@"
 
 # the same notebooks in JupyterLab (their .ipynb twins)
 lab *args:
-    STACKWISE_DATA_DIR="${STACKWISE_DATA_DIR:-{{justfile_directory()}}/.stackwise}" jupyter lab notebooks "$@"
+    @STACKWISE_DATA_DIR="${STACKWISE_DATA_DIR:-{{justfile_directory()}}/.stackwise}" jupyter lab notebooks "$@"
 
 # run every notebook headless on the current data, self-contained HTML to reports/: just report [--source SPEC] [NAME ...]
+[no-exit-message]
 report *args:
-    {{python}} -m stackwise report "$@"
+    @{{python}} -m stackwise report "$@"
 
 # regenerate notebooks/*.ipynb from the marimo notebooks (a test checks they match)
 ipynb:
-    for notebook in notebooks/*.py; do marimo export ipynb "$notebook" --sort top-down -f -o "${notebook%.py}.ipynb"; done
+    @for notebook in notebooks/*.py; do marimo export ipynb "$notebook" --sort top-down -f -o "${notebook%.py}.ipynb"; done
 
 # headless Chromium for the report tests: installed with apt-get when run as root, else the command to run
 browser:
@@ -104,17 +124,18 @@ browser:
     fi
 
 # run benchmark NAME (ingest, grouping, process, seed, analysis, soak)
+[no-exit-message]
 bench name *args:
-    {{python}} bench/{{name}}.py "${@:2}"
+    @{{python}} bench/{{name}}.py "${@:2}"
 
 # lint, format check, type check and the import contracts (layers, no cycles)
 check:
-    ruff check .
-    ruff format --check .
-    mypy core relay workers analysis seed stackwise
-    lint-imports
+    @ruff check .
+    @ruff format --check .
+    @mypy core relay workers analysis seed stackwise
+    @lint-imports
 
 # format the code
 fmt:
-    ruff format .
-    ruff check --fix .
+    @ruff format .
+    @ruff check --fix .

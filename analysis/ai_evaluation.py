@@ -410,3 +410,18 @@ def evaluation_report(
             completion_price_per_million=prices["completion_per_million"],
         ),
     }
+
+
+NO_MODEL = (
+    "**No AI analyses and no model calls in this data: no model endpoint was configured "
+    "when its issues were processed**, so there is nothing to evaluate here. Set "
+    "`STACKWISE_OPENAI_BASE_URL`, `STACKWISE_OPENAI_API_KEY` and `STACKWISE_OPENAI_MODEL` "
+    "(any OpenAI-compatible endpoint: OpenAI, vLLM, Ollama, llama.cpp), or per project "
+    "`just project config P ai.base_url URL` and `ai.model`; then analyze issues with "
+    "`just ai analyze ID`, or seed with `just seed --ai`, and render this report again."
+)
+
+
+def no_model_note(predicted: pl.DataFrame, calls: pl.DataFrame) -> str:
+    """NO_MODEL when the data holds neither analyses nor calls: the model was never asked."""
+    return NO_MODEL if predicted.height == 0 and calls.height == 0 else ""

@@ -1,7 +1,8 @@
 """Altair charts the notebooks share, built from analysis frames (small: aggregate first).
 
 Every builder returns an `alt.Chart` (or a layer of them) with a title; `display.chart`
-decides how it is shown.
+decides how it is shown. Time axes are in UTC on a 24-hour clock and say so, like the
+tables beside them (Vega would otherwise draw the reader's local time, 12-hour).
 """
 
 from __future__ import annotations
@@ -13,8 +14,22 @@ WIDTH = 640
 HEIGHT = 260
 
 
+TIME_ZONE = "UTC"
+
+
 def _base(frame: pl.DataFrame, title: str, height: int = HEIGHT) -> alt.Chart:
     return alt.Chart(frame, title=title).properties(width=WIDTH, height=height)
+
+
+def time_axis(field: str, title: str | None = None) -> alt.X:
+    """A UTC time axis, 24-hour clock: dates alone for a `day` field."""
+    clock = "%Y-%m-%d" if field == "day" else "%Y-%m-%d %H:%M"
+    return alt.X(
+        f"{field}:T",
+        title=f"{title or field} ({TIME_ZONE})",
+        scale=alt.Scale(type="utc"),
+        axis=alt.Axis(format=clock, formatType="utc", labelAngle=-30),
+    )
 
 
 def line(
@@ -26,14 +41,19 @@ def line(
     color: str | None = None,
     x_type: str = "T",
     y_title: str | None = None,
+    dash: str | None = None,
 ) -> alt.Chart:
+    """A line per `color` value; `dash` draws a second field's values dashed or solid
+    (e.g. stored and extrapolated volume)."""
     encoding = {
-        "x": alt.X(f"{x}:{x_type}", title=x),
+        "x": time_axis(x) if x_type == "T" else alt.X(f"{x}:{x_type}", title=x),
         "y": alt.Y(f"{y}:Q", title=y_title or y),
-        "tooltip": [x, y, *([color] if color else [])],
+        "tooltip": [x, y, *([color] if color else []), *([dash] if dash else [])],
     }
     if color:
         encoding["color"] = alt.Color(f"{color}:N")
+    if dash:
+        encoding["strokeDash"] = alt.StrokeDash(f"{dash}:N")
     return _base(frame, title).mark_line(point=frame.height <= 60).encode(**encoding)
 
 
@@ -77,12 +97,13 @@ def columns(
 def spikes(frame: pl.DataFrame, time: str, value: str, *, title: str) -> alt.LayerChart:
     """A series with its trailing baseline (dashed) and the spikes marked."""
     base = _base(frame, title)
-    series = base.mark_line().encode(x=alt.X(f"{time}:T"), y=alt.Y(f"{value}:Q"))
-    baseline = base.mark_line(strokeDash=[4, 3], color="gray").encode(x=f"{time}:T", y="baseline:Q")
+    x = time_axis(time)
+    series = base.mark_line().encode(x=x, y=alt.Y(f"{value}:Q"))
+    baseline = base.mark_line(strokeDash=[4, 3], color="gray").encode(x=x, y="baseline:Q")
     marked = (
         base.transform_filter(alt.datum.spike)
         .mark_point(color="crimson", size=80, filled=True)
-        .encode(x=f"{time}:T", y=f"{value}:Q", tooltip=[time, value, "baseline", "score"])
+        .encode(x=x, y=f"{value}:Q", tooltip=[time, value, "baseline", "score"])
     )
     return alt.LayerChart(layer=[series, baseline, marked])
 

@@ -126,3 +126,52 @@ def sampling(
         )
         .sort("day")
     )
+
+
+EXTRAPOLATED = "extrapolated (stored ÷ sample rate)"
+STORED = "stored"
+
+
+def with_project_slugs(frame: pl.DataFrame, projects: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with a `project` column: the project's slug (its id when it has none), for
+    legends people read."""
+    slugs = projects.select(pl.col("id").cast(pl.Int64).alias("project_id"), "slug")
+    return (
+        frame.with_columns(pl.col("project_id").cast(pl.Int64))
+        .join(slugs, on="project_id", how="left")
+        .with_columns(
+            pl.coalesce(pl.col("slug"), pl.col("project_id").cast(pl.String)).alias("project")
+        )
+        .drop("slug")
+    )
+
+
+def stored_and_extrapolated(frame: pl.DataFrame, *, time: str = "day") -> pl.DataFrame:
+    """Long form of a series with `events` and `weighted`: a `measure` column saying
+    STORED or EXTRAPOLATED, `events` its value. The extrapolated line is kept only for
+    the series (by `project` when present) where sampling kept a fraction somewhere, so
+    an unsampled project draws one line."""
+    keys = ["project"] if "project" in frame.columns else []
+    differs = (pl.col("weighted") - pl.col("events")).abs().max().gt(0.5).alias("sampled")
+    if keys:
+        marked = frame.join(frame.group_by(keys).agg(differs), on=keys, how="left")
+    else:
+        marked = frame.with_columns(differs)
+    stored = marked.select(
+        *keys, time, pl.lit(STORED).alias("measure"), pl.col("events").cast(pl.Float64)
+    )
+    extrapolated = marked.filter("sampled").select(
+        *keys, time, pl.lit(EXTRAPOLATED).alias("measure"), pl.col("weighted").alias("events")
+    )
+    return pl.concat([stored, extrapolated]).sort([*keys, "measure", time])
+
+
+def baseline_shortfall(spiked: pl.DataFrame, *, trailing: int = 7, unit: str = "days") -> str:
+    """What a `spikes` frame cannot judge yet: "" when some point has its full trailing
+    baseline, else a sentence saying how much history there is and how much it needs."""
+    if spiked.height > trailing:
+        return ""
+    return (
+        f"not enough baseline yet: spikes are judged against the {trailing} {unit} before, "
+        f"and there are {spiked.height} {unit} of data"
+    )

@@ -88,6 +88,17 @@ class FilterSettings(_Section):
     client_ips: list[str] = []
 
 
+class ScrubbingSettings(_Section):
+    """The relay's secret scrubbing rules, each on by default (relay.scrub says what each
+    one masks); `just project config P scrubbing.credit_cards false` turns one off."""
+
+    sensitive_keys: bool = True
+    credit_cards: bool = True
+    bearer_tokens: bool = True
+    private_keys: bool = True
+    url_passwords: bool = True
+
+
 class AISettings(_Section):
     enabled: bool = True
     model: str = ""
@@ -111,6 +122,7 @@ class ProjectConfig(_Section):
         default_factory=SpikeProtectionSettings
     )
     filters: FilterSettings = msgspec.field(default_factory=FilterSettings)
+    scrubbing: ScrubbingSettings = msgspec.field(default_factory=ScrubbingSettings)
     ai: AISettings = msgspec.field(default_factory=AISettings)
     notifications: NotificationSettings = msgspec.field(default_factory=NotificationSettings)
 

@@ -52,7 +52,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # checked on this many of a million queue commands.
     queue_heartbeat_timeout_s: float = 30.0
     queue_maintenance_chance: int = 10_000
-    log_level: str = "INFO"
+    # WARNING keeps command lines quiet (no INFO from the scheduler, Sanic, Dramatiq or the
+    # embedded servers); `--verbose` on any command, or INFO here, shows them.
+    log_level: str = "WARNING"
+    # The token `stackwise ui` asks browsers for when bound beyond 127.0.0.1 ("": a new
+    # random one each start, printed in the URL).
+    ui_token: str = ""
 
     # Source maps and other artifacts uploaded with sentry-cli, content-addressed ("":
     # data_dir/artifacts; name a shared folder when relays and workers run apart).

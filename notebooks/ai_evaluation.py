@@ -43,15 +43,16 @@ def _(ai, pl, prices, source):
     predicted = ai.predictions(_analyses)
     calls = source.read("ai_calls")
     evaluation = ai.evaluation_report(predicted, truth, calls, prices)
-    return calls, evaluation, ground_truth, predicted, truth
+    no_model = ai.no_model_note(predicted, calls)
+    return calls, evaluation, ground_truth, no_model, predicted, truth
 
 
 @app.cell
-def _(charts, evaluation, pl, predicted, show, truth):
+def _(charts, evaluation, no_model, pl, predicted, show, truth):
     _labels = evaluation["labels"].unpivot(
         index="label", on=["accuracy", "macro_f1"], variable_name="score"
     )
-    show.stack(
+    show.md(f"## Severity and category\n\n{no_model}") if no_model else show.stack(
         show.md(
             f"## Severity and category\n\n{predicted.height} issues analyzed "
             f"of {truth.height} with ground truth."
@@ -82,8 +83,8 @@ def _(charts, evaluation, pl, predicted, show, truth):
 
 
 @app.cell
-def _(charts, evaluation, show):
-    show.stack(
+def _(charts, evaluation, no_model, show):
+    None if no_model else show.stack(
         show.md("## Confusion"),
         show.chart(
             charts.heatmap(
@@ -108,8 +109,8 @@ def _(charts, evaluation, show):
 
 
 @app.cell
-def _(calls, evaluation, show):
-    show.stack(
+def _(calls, evaluation, no_model, show):
+    None if no_model else show.stack(
         show.md("## Facts, latency and cost"),
         show.table(
             evaluation["facts"], title="summaries naming the exception type and the culprit"

@@ -31,15 +31,39 @@ def _(notebook_source, show):
 
 @app.cell
 def _(charts, pl, show, source, traffic):
-    daily = traffic.series(source, every="day", by=["project_id"]).with_columns(
-        pl.col("project_id").cast(pl.String)
+    daily = traffic.with_project_slugs(
+        traffic.series(source, every="day", by=["project_id"]), source.projects()
     )
-    _total = daily.group_by("day").agg(pl.col("events").sum()).sort("day")
+    _volume = traffic.stored_and_extrapolated(daily)
+    # Spikes in what the applications sent: sampling lowers what is stored, not traffic.
+    _total = daily.group_by("day").agg(pl.col("weighted").sum().alias("events")).sort("day")
     daily_spikes = traffic.spikes(_total, time="day", value="events")
+    _short = traffic.baseline_shortfall(daily_spikes)
     show.stack(
-        show.md("## Daily events"),
-        show.chart(charts.line(daily, "day", "events", color="project_id", title="Events per day")),
-        show.chart(charts.spikes(daily_spikes, "day", "events", title="All projects: spikes")),
+        show.md(
+            "## Daily events\n\nWhere dynamic sampling kept only a fraction of a project's "
+            "events, its dashed line is the volume extrapolated from what was stored (each "
+            "stored event counts 1 ÷ the rate it was kept at); spikes are judged on that."
+            + (f"\n\n**Spikes: {_short}.**" if _short else "")
+        ),
+        show.chart(
+            charts.line(
+                _volume,
+                "day",
+                "events",
+                color="project",
+                dash="measure",
+                title="Events per day: stored, and extrapolated where sampled",
+            )
+        ),
+        show.chart(
+            charts.spikes(
+                daily_spikes,
+                "day",
+                "events",
+                title="All projects: spikes" + (f" ({_short})" if _short else ""),
+            )
+        ),
         show.table(
             daily_spikes.filter("spike").select("day", "events", "baseline", "score"),
             title="spike days (robust z-score over the 7 days before)",
@@ -49,11 +73,19 @@ def _(charts, pl, show, source, traffic):
 
 
 @app.cell
-def _(charts, dashboards, show, source):
+def _(charts, dashboards, show, source, traffic):
     hourly = dashboards.error_rate_by_hour(source)
     show.stack(
         show.md("## Error rate by hour"),
-        show.chart(charts.line(hourly, "hour", "events", title="Events per hour")),
+        show.chart(
+            charts.line(
+                traffic.stored_and_extrapolated(hourly, time="hour"),
+                "hour",
+                "events",
+                dash="measure",
+                title="Events per hour: stored, and extrapolated where sampled",
+            )
+        ),
         show.chart(
             charts.columns(
                 dashboards.hour_of_day_profile(hourly),
@@ -67,15 +99,13 @@ def _(charts, dashboards, show, source):
 
 
 @app.cell
-def _(charts, dashboards, pl, show, source, traffic):
-    _new = dashboards.new_issues_per_release(source).with_columns(
-        pl.col("project_id").cast(pl.String)
-    )
+def _(charts, dashboards, show, source, traffic):
+    _new = traffic.with_project_slugs(dashboards.new_issues_per_release(source), source.projects())
     show.stack(
         show.md("## Releases"),
         show.chart(
             charts.bars(
-                _new, "release", "new_issues", color="project_id", title="New issues per release"
+                _new, "release", "new_issues", color="project", title="New issues per release"
             )
         ),
         show.table(traffic.releases(source), title="releases: first and last hour, events, issues"),

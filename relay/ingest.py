@@ -29,6 +29,7 @@ from relay.normalize import clock_drift_s, normalize_event_id
 from relay.policy import ITEM_CATEGORIES, RequestPolicy
 from relay.process import EVENT_ITEM_TYPES, HANDLED_ITEM_TYPES, outcome_record
 from relay.records import RawItem, RequestContext, SpoolRecord, encode_record
+from relay.scrub import DEFAULT_SCRUBBING
 from relay.write import event_record
 
 __all__ = [
@@ -104,6 +105,7 @@ def _context(
         trace_id=policy.trace_id,
         filters=policy.filters,
         fallback_event_id=uuid.uuid4().hex if needs_id else None,
+        scrubbing=None if policy.scrubbing == DEFAULT_SCRUBBING else policy.scrubbing,
     )
 
 

@@ -19,11 +19,12 @@ from typing import Any
 import msgspec
 
 from core.event.accessors import interface_values, normalize_level, normalize_platform
+from core.project_config import ScrubbingSettings
 from core.storage.retention import EVENTS_RETENTION_S, TRANSACTIONS_RETENTION_S
 from relay.errors import MALFORMED_JSON, BadRequest
 from relay.event_view import EventHead, EventView, read_head
 from relay.limits import MAX_FRAMES_PER_STACKTRACE
-from relay.scrub import plan_scrub, scrub_event
+from relay.scrub import DEFAULT_SCRUBBING, plan_scrub, scrub_event
 
 # Relay only corrects drift beyond 55 minutes: smaller offsets are time zones gone wrong
 # or slow networks, and correcting them would reorder events needlessly.
@@ -99,8 +100,10 @@ def normalize_event(
     fallback_event_id: str | None = None,
     item_type: str = "event",
     raw: bytes | None = None,
+    scrubbing: ScrubbingSettings = DEFAULT_SCRUBBING,
 ) -> dict[str, Any]:
-    """Normalize in place and return the event; raises BadRequest for an unusable event."""
+    """Normalize in place and return the event; raises BadRequest for an unusable event.
+    `scrubbing` is the project's choice of secret scrubbing rules."""
     raw_id = event.get("event_id") or fallback_event_id
     event["event_id"] = normalize_event_id(raw_id) if raw_id else uuid.uuid4().hex
     event["timestamp"] = _event_timestamp(event.get("timestamp"), received_at, drift_s, item_type)
@@ -113,7 +116,7 @@ def normalize_event(
     _wrap_bare_items(event)
     event["type"] = _infer_type(event, item_type)
     _cap_stacktraces(event)
-    scrub_event(event, raw)
+    scrub_event(event, raw, scrubbing)
     return event
 
 
@@ -187,11 +190,11 @@ class NormalizedEvent(msgspec.Struct, frozen=True, kw_only=True):
     payload: bytes
 
 
-def _needs_rewrite(raw: bytes, secrets_checked: bool) -> bool:
+def _needs_rewrite(raw: bytes, secrets_checked: bool, scrubbing: ScrubbingSettings) -> bool:
     # Fewer than MAX_FRAMES objects in all means no stack trace can need capping.
     if raw.count(b"{") > MAX_FRAMES_PER_STACKTRACE:
         return True
-    return not secrets_checked and plan_scrub(raw) is not None
+    return not secrets_checked and plan_scrub(raw, rules=scrubbing) is not None
 
 
 def normalized_dict(event: dict[str, Any], raw: bytes, **kwargs: Any) -> NormalizedEvent:
@@ -215,6 +218,7 @@ def normalize_payload(
     item_type: str = "event",
     head: EventHead | EventView | None = None,
     secrets_checked: bool = False,
+    scrubbing: ScrubbingSettings = DEFAULT_SCRUBBING,
 ) -> NormalizedEvent:
     """Normalize an event item. The common event (nothing to scrub, no over-long stack) is
     read shallowly and stored as sent, its normalized scalars kept beside it; any other is
@@ -227,13 +231,14 @@ def normalize_payload(
         "drift_s": drift_s,
         "fallback_event_id": fallback_event_id,
         "item_type": item_type,
+        "scrubbing": scrubbing,
     }
     if head is None:
         try:
             head = read_head(raw)
         except MALFORMED_JSON as e:
             raise BadRequest(f"{item_type} is not valid JSON: {e}") from e
-    if head is None or head.has_singular() or _needs_rewrite(raw, secrets_checked):
+    if head is None or head.has_singular() or _needs_rewrite(raw, secrets_checked, scrubbing):
         try:
             event = _decode(raw)
         except MALFORMED_JSON as e:

@@ -15,10 +15,16 @@ from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
 
-from core.project_config import FilterSettings, ProjectConfig, RateLimitSettings
+from core.project_config import (
+    FilterSettings,
+    ProjectConfig,
+    RateLimitSettings,
+    ScrubbingSettings,
+)
 from relay.filters import any_enabled
 from relay.quotas import Quota, QuotaLimiter, Refusal, quotas_for
 from relay.sampling import sample_rate
+from relay.scrub import DEFAULT_SCRUBBING
 from relay.volume import VolumeTracker
 
 # The request path waits on Redis for a quota lease at most this long (connect or answer);
@@ -51,6 +57,7 @@ class RequestPolicy:
     sample_rate: float = 1.0
     client_ip: str | None = None
     trace_id: str | None = None
+    scrubbing: ScrubbingSettings = DEFAULT_SCRUBBING
 
 
 @dataclass
@@ -135,4 +142,5 @@ class Policy:
             sample_rate=sample_rate(config.sampling, self.volume.per_minute(project_id)),
             client_ip=client_ip,
             trace_id=trace_id,
+            scrubbing=config.scrubbing,
         )

@@ -33,6 +33,7 @@ from relay.normalize import EventTooOld
 from relay.policy import ITEM_CATEGORIES
 from relay.records import RawItem, RequestContext, SpoolRecord
 from relay.sampling import SeenSignatures, kept, signature
+from relay.scrub import DEFAULT_SCRUBBING
 from relay.tables import RelayOutcome, encode_outcome
 from relay.write import event_record
 
@@ -122,6 +123,7 @@ def _event(item: RawItem, env: _Envelope) -> SpoolRecord:
         fallback_event_id=env.event_id or context.fallback_event_id,
         sample_rate=rate,
         head=view,
+        scrubbing=context.scrubbing or DEFAULT_SCRUBBING,
     )
     env.event_id = env.event_id or record.event_id
     return record

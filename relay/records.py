@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import msgspec
 
-from core.project_config import FilterSettings
+from core.project_config import FilterSettings, ScrubbingSettings
 
 
 class RawItem(msgspec.Struct, frozen=True, array_like=True):
@@ -48,6 +48,8 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True, array_like=True)
     # An event id made at the request for an event that carries none: the same on
     # every replay of the segment, unlike one made while processing.
     fallback_event_id: str | None = None
+    # The project's scrubbing rules at that moment; None for the defaults.
+    scrubbing: ScrubbingSettings | None = None
 
 
 class SpoolRecord(msgspec.Struct, frozen=True, kw_only=True, array_like=True):

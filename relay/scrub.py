@@ -1,21 +1,36 @@
 """Default secret scrubbing, after Sentry's default data scrubbers.
 
-Values under sensitive keys (Sentry's default list: password, secret, passwd,
-api_key, apikey, auth, credentials, mysql_pwd, privatekey, private_key, token,
-plus cookies and authorization headers) become "[Filtered]"; credit card numbers
-(Luhn-valid), bearer tokens, PEM private keys and passwords in URLs are masked
-wherever they appear. A quick scan of the whole event first skips the walk for
-the common event that carries none of them.
+Five rules, each on by default and each switched off per project under
+`scrubbing` in the project's configuration (core.project_config.ScrubbingSettings):
+
+    sensitive_keys  values under sensitive keys (Sentry's default list: password,
+                    secret, passwd, api_key, apikey, auth, credentials, mysql_pwd,
+                    privatekey, private_key, token, plus cookies and authorization
+                    headers) become "[Filtered]"
+    credit_cards    card numbers in any string: a run of 13-19 digits split by spaces
+                    or dashes that passes the Luhn check, or a bare run that also
+                    carries a card network's issuer prefix at a length that network
+                    issues (so a 13-digit `Date.now()` or a numeric id stays)
+    bearer_tokens   `Bearer <token>` and `token <token>`
+    private_keys    PEM private key blocks
+    url_passwords   the password in `scheme://user:password@host`
+
+A quick scan of the whole event first skips the walk for the common event that
+carries none of them.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import Any, NamedTuple
 
+from core.project_config import ScrubbingSettings
 from relay.literal_scan import LiteralScanner
 
 FILTERED = "[Filtered]"
+# Every rule on: a project that never configured scrubbing.
+DEFAULT_SCRUBBING = ScrubbingSettings()
 
 _SENSITIVE_KEY = re.compile(
     r"password|secret|passwd|api_?key|auth|credentials|mysql_pwd|private_?key|token"
@@ -54,7 +69,8 @@ _SHAPES = bytes(
     0x30 if chr(c).isdigit() and c < 128 else 0x2D if c in (0x20, 0x2D) else 0x78
     for c in range(256)
 )
-_CARD_SHAPE = re.compile(rb"0000(?:-?0){9}")
+# A run of at least 13 digits, single separators allowed between them, taken whole.
+_CARD_SHAPE = re.compile(rb"0(?:-?0){12,}")
 _URL_AUTH = re.compile(rb"://[^:/@\s\"]+:[^@/\s\"]+@")
 # Parts of an event that are structure, not user data: scanning them wastes time.
 _SKIP_TOP_LEVEL = frozenset(
@@ -62,6 +78,56 @@ _SKIP_TOP_LEVEL = frozenset(
 )
 # Identifiers that may hold long digit runs and must never be masked.
 _ID_KEYS = frozenset({"event_id", "trace_id", "span_id", "parent_span_id", "timestamp"})
+
+
+# (first digits low, high, the lengths issued): the issuer prefixes of the card networks,
+# after ISO/IEC 7812 and the networks' published IIN ranges.
+_ISSUERS: tuple[tuple[str, str, frozenset[int]], ...] = (
+    ("4", "4", frozenset({13, 16, 19})),  # Visa
+    ("51", "55", frozenset({16})),  # Mastercard
+    ("2221", "2720", frozenset({16})),  # Mastercard 2-series
+    ("34", "34", frozenset({15})),  # American Express
+    ("37", "37", frozenset({15})),
+    ("6011", "6011", frozenset(range(16, 20))),  # Discover
+    ("644", "649", frozenset(range(16, 20))),
+    ("65", "65", frozenset(range(16, 20))),
+    ("3528", "3589", frozenset(range(16, 20))),  # JCB
+    ("300", "305", frozenset(range(14, 20))),  # Diners Club
+    ("3095", "3095", frozenset(range(14, 20))),
+    ("36", "36", frozenset(range(14, 20))),
+    ("38", "39", frozenset(range(14, 20))),
+    ("62", "62", frozenset(range(16, 20))),  # UnionPay
+    ("2200", "2204", frozenset(range(16, 20))),  # Mir
+    ("5018", "5018", frozenset(range(13, 20))),  # Maestro
+    ("5020", "5020", frozenset(range(13, 20))),
+    ("5038", "5038", frozenset(range(13, 20))),
+    ("5893", "5893", frozenset(range(13, 20))),
+    ("6304", "6304", frozenset(range(13, 20))),
+    ("6759", "6759", frozenset(range(13, 20))),
+    ("6761", "6763", frozenset(range(13, 20))),
+)
+
+
+# 19 digits with a separator between each pair: the longest text `_CARD` matches.
+_MAX_CARD_CHARS = 37
+
+
+def _issued(digits: str) -> bool:
+    """Whether some card network issues numbers of this prefix at this length."""
+    for low, high, lengths in _ISSUERS:
+        if len(digits) in lengths and low <= digits[: len(low)] <= high:
+            return True
+    return False
+
+
+def is_card_number(text: str) -> bool:
+    """A card number as written: 13-19 digits, Luhn-valid; a bare run (no space or dash)
+    must also start with a card network's issuer prefix at a length it issues, since
+    bare digit runs are mostly ids and millisecond times."""
+    digits = "".join(c for c in text if c.isdigit())
+    if not 13 <= len(digits) <= 19 or not _luhn_valid(digits):
+        return False
+    return len(digits) != len(text) or _issued(digits)
 
 
 def _luhn_valid(number: str) -> bool:
@@ -74,7 +140,7 @@ def _luhn_valid(number: str) -> bool:
 
 
 def _mask_card(match: re.Match[str]) -> str:
-    return FILTERED if _luhn_valid(match.group(0)) else match.group(0)
+    return FILTERED if is_card_number(match.group(0)) else match.group(0)
 
 
 def _may_hold_card(data: bytes) -> bool:
@@ -87,12 +153,27 @@ def _previous_significant(raw: bytes, position: int) -> int:
     return raw[position - 1] if position > 0 else 0
 
 
+def _run_holds_card(run: str) -> bool:
+    """Whether any stretch of this run of digits and separators that the walk's `_CARD`
+    could match is a card number: the walk's matches begin at the run's start or after a
+    separator and end at its end or before one, so every such stretch is tried."""
+    cuts = [i for i, c in enumerate(run) if not c.isdigit()]
+    ends = [*cuts, len(run)]
+    for start in (0, *(cut + 1 for cut in cuts)):
+        for end in ends[bisect_left(ends, start + 13) :]:
+            if end - start > _MAX_CARD_CHARS:
+                break
+            if is_card_number(run[start:end]):
+                return True
+    return False
+
+
 def _raw_has_card(raw: bytes) -> bool:
-    """A Luhn-valid 13-19 digit run inside a JSON string (JSON numbers are ids, not cards)."""
+    """A card number inside a JSON string (JSON numbers are ids, not cards)."""
     for match in _CARD_SHAPE.finditer(raw.translate(_SHAPES)):
         if _previous_significant(raw, match.start()) in b":,[":
             continue
-        if _luhn_valid(raw[match.start() : match.end()].decode("ascii", "replace")):
+        if _run_holds_card(raw[match.start() : match.end()].decode("ascii", "replace")):
             return True
     return False
 
@@ -153,15 +234,18 @@ class ScrubPlan(NamedTuple):
         return self.cards or self.bearer or self.pem or self.url_passwords
 
 
-def plan_scrub(raw: bytes, scanner: LiteralScanner = _scanner) -> ScrubPlan | None:
-    """None when nothing in the event can be a secret: the common case, decided fast."""
+def plan_scrub(
+    raw: bytes, scanner: LiteralScanner = _scanner, rules: ScrubbingSettings = DEFAULT_SCRUBBING
+) -> ScrubPlan | None:
+    """None when nothing in the event can be a secret that the project's `rules` mask:
+    the common case, decided fast."""
     keys, bearer, pem = _scan_words(raw, scanner)
     plan = ScrubPlan(
-        keys=keys,
-        cards=_raw_has_card(raw),
-        bearer=bearer,
-        pem=pem,
-        url_passwords=b"@" in raw and _URL_AUTH.search(raw) is not None,
+        keys=keys and rules.sensitive_keys,
+        cards=rules.credit_cards and _raw_has_card(raw),
+        bearer=bearer and rules.bearer_tokens,
+        pem=pem and rules.private_keys,
+        url_passwords=rules.url_passwords and b"@" in raw and _URL_AUTH.search(raw) is not None,
     )
     return plan if plan.keys or plan.values else None
 
@@ -224,11 +308,23 @@ def _scrub(node: Any, plan: ScrubPlan) -> Any:
     return node
 
 
-def scrub_event(event: dict[str, Any], raw: bytes | None = None) -> bool:
-    """Scrub in place; returns whether anything could have changed. With the raw bytes,
-    only the checks they call for run, and none when nothing looks secret."""
-    plan = plan_scrub(raw) if raw is not None else ScrubPlan(True, True, True, True, True)
-    if plan is None:
+def scrub_event(
+    event: dict[str, Any], raw: bytes | None = None, rules: ScrubbingSettings = DEFAULT_SCRUBBING
+) -> bool:
+    """Scrub in place by the project's `rules`; returns whether anything could have
+    changed. With the raw bytes, only the checks they call for run, and none when nothing
+    looks secret."""
+    if raw is not None:
+        plan = plan_scrub(raw, rules=rules)
+    else:
+        plan = ScrubPlan(
+            rules.sensitive_keys,
+            rules.credit_cards,
+            rules.bearer_tokens,
+            rules.private_keys,
+            rules.url_passwords,
+        )
+    if plan is None or not (plan.keys or plan.values):
         return False
     for key, value in event.items():
         if key in _SKIP_TOP_LEVEL or key in _ID_KEYS or value is None:

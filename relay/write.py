@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.project_config import ScrubbingSettings
 from relay.errors import BadRequest, PayloadTooLarge
 from relay.event_rows import EventRows, TransactionRows
 from relay.event_view import EventView
 from relay.limits import MAX_EVENT_BYTES
 from relay.normalize import normalize_payload, normalized_dict
 from relay.records import SpoolRecord
-from relay.scrub import plan_scrub, scrub_event
+from relay.scrub import DEFAULT_SCRUBBING, plan_scrub, scrub_event
 
 __all__ = [
     "EventRows",
@@ -62,12 +63,14 @@ def event_record(
     sample_rate: float = 1.0,
     head: EventView | None = None,
     secrets_checked: bool = False,
+    scrubbing: ScrubbingSettings = DEFAULT_SCRUBBING,
 ) -> SpoolRecord:
     """The spool record the relay keeps for an `event`, `transaction` or `security` item.
 
     `event` is the payload already decoded (the relay built it); `head` the policy's view
     of it; `secrets_checked` that the caller assembled it from parts
-    that passed `is_clean`. Rejected for an unusable event, PayloadTooLarge past
+    that passed `is_clean`; `scrubbing` the project's scrubbing rules.
+    Rejected for an unusable event, PayloadTooLarge past
     MAX_EVENT_BYTES."""
     if len(payload) > MAX_EVENT_BYTES:
         raise PayloadTooLarge(f"{kind} item exceeds {MAX_EVENT_BYTES} bytes")
@@ -80,6 +83,7 @@ def event_record(
             fallback_event_id=fallback_event_id,
             item_type=kind,
             secrets_checked=secrets_checked,
+            scrubbing=scrubbing,
         )
     else:
         normalized = normalized_dict(
@@ -89,6 +93,7 @@ def event_record(
             drift_s=drift_s,
             fallback_event_id=fallback_event_id,
             item_type=kind,
+            scrubbing=scrubbing,
         )
     return SpoolRecord(
         kind="transaction" if kind == "transaction" else "event",

@@ -122,6 +122,8 @@ def load(stack: Stack, broker, plan: SeedPlan, *, workers: int, console: Console
             for (project, family, outcome), count in result.counts.items():
                 tally.add(project, family, "sent", count)
                 tally.add(project, family, outcome, count)
+                if outcome == "accepted":  # direct mode samples nothing: accepted is stored
+                    tally.add(project, family, "stored", count)
             rate = f"{tally.events_per_s:,.0f} events/s"
             progress.update(task, advance=result.events, rate=rate)
 

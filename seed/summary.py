@@ -18,7 +18,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-OUTCOMES = ("sent", "accepted", "rejected")
+# Per project and family: what the seeder sent, what the relay answered 200 for, what it
+# then sampled away and what it stored, what it refused.
+COLUMNS = ("sent", "accepted", "sampled away", "stored", "rejected")
 
 
 @dataclass
@@ -66,19 +68,39 @@ def progress_bar(console: Console) -> Progress:
     )
 
 
+# What the seeder itself sees per project: its requests and the relay's answers.
+_SEEDER = ("sent", "accepted", "rejected")
+
+
+def _total(tally: Tally, column: str) -> int:
+    if tally.relay and column in ("sampled away", "stored"):
+        # Over HTTP a 200 does not say whether the event was kept: the relay's counts do.
+        return tally.relay["sampled" if column == "sampled away" else "accepted"]
+    return tally.total(column)
+
+
 def summary_table(tally: Tally, title: str) -> Table:
     table = Table(title=title)
     table.add_column("project")
     table.add_column("family")
-    for outcome in OUTCOMES:
-        table.add_column(outcome, justify="right")
+    for column in COLUMNS:
+        table.add_column(column, justify="right")
     cells = sorted({(p, f) for p, f, _ in tally.counts})
+    # Over HTTP the relay counts what it kept for all projects together, not per project.
+    per_row = () if tally.relay else COLUMNS
     for project, family in cells:
         table.add_row(
-            project, family, *(f"{tally.counts[(project, family, o)]:,}" for o in OUTCOMES)
+            project,
+            family,
+            *(
+                f"{tally.counts[(project, family, c)]:,}" if c in per_row or c in _SEEDER else "·"
+                for c in COLUMNS
+            ),
         )
     table.add_section()
-    table.add_row("total", "", *(f"{tally.total(o):,}" for o in OUTCOMES), style="bold")
+    table.add_row("total", "", *(f"{_total(tally, c):,}" for c in COLUMNS), style="bold")
+    if tally.relay:
+        table.caption = "· sampled away and stored: the relay's counts, for all projects together"
     return table
 
 
@@ -90,7 +112,8 @@ def print_summary(console: Console, tally: Tally, title: str) -> None:
         f"({tally.events_per_s:,.0f} events/s); retried requests: {retries}"
     )
     if tally.relay:
-        outcomes = ", ".join(f"{k} {v:,}" for k, v in tally.relay.most_common())
+        names = {"accepted": "stored", "sampled": "sampled away"}
+        outcomes = ", ".join(f"{names.get(k, k)} {v:,}" for k, v in tally.relay.most_common())
         console.print(f"relay outcomes for events (all projects): {outcomes}")
         if tally.relay["sampled"]:
             console.print(

@@ -37,7 +37,8 @@ def healthy(base_url: str) -> bool:
 def _start(settings: Settings) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [sys.executable, "-m", "stackwise", "serve"],
-        env={**os.environ, "STACKWISE_LOG_LEVEL": "WARNING"},
+        # The caller's level (`--verbose` included) for the server it starts.
+        env={**os.environ, "STACKWISE_LOG_LEVEL": settings.log_level},
     )
     deadline = time.monotonic() + _START_TIMEOUT_S
     while not healthy(settings.dsn_host):

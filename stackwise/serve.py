@@ -40,11 +40,9 @@ def stack_broker(stack: Stack) -> RedisBroker:
     )
 
 
-def print_demo_dsn(stack: Stack) -> str:
+def demo_dsn_line(stack: Stack) -> str:
     project, key = ensure_project(stack.pool, DEMO_PROJECT_SLUG)
-    demo_dsn = dsn(stack.settings.dsn_host, key.public_key, project.id)
-    print(f"demo project DSN: {demo_dsn}", flush=True)
-    return demo_dsn
+    return f"demo project DSN: {dsn(stack.settings.dsn_host, key.public_key, project.id)}"
 
 
 @contextmanager
@@ -82,12 +80,22 @@ def _worker_metrics() -> bytes:
     return generate_latest(REGISTRY)
 
 
-def _run_relay_http(stack: Stack, broker: RedisBroker, *, with_workers: bool) -> None:
+def _run_relay_http(
+    stack: Stack, broker: RedisBroker, *, with_workers: bool, listening_line: str = ""
+) -> None:
+    """Serve the relay until stopped; `listening_line` is printed once it accepts
+    connections, so a script that reads it may send at once."""
     from relay.service import RelayService
 
     extra = [_worker_metrics] if with_workers else []
     relay = RelayService(stack, broker, app_name="stackwise", extra_metrics=extra)
     relay.start()
+    if listening_line:
+
+        async def announce(_app: object) -> None:
+            print(listening_line, flush=True)
+
+        relay.app.register_listener(announce, "after_server_start")
     # What startup built lives as long as the process: keep it out of every later full
     # collection (the request path allocates enough to trigger them often).
     gc.freeze()
@@ -133,9 +141,9 @@ def serve(settings: Settings) -> None:
     stack = open_stack(settings)
     try:
         broker = stack_broker(stack)
-        print_demo_dsn(stack)
+        line = demo_dsn_line(stack)
         with clickhouse_over_http(settings), running_workers(stack, broker) as worker:
-            _run_relay_http(stack, broker, with_workers=worker is not None)
+            _run_relay_http(stack, broker, with_workers=worker is not None, listening_line=line)
     finally:
         stack.close()
 

@@ -50,3 +50,18 @@ def test_every_command_and_subcommand_of_the_command_line_is_in_the_readme():
     commands = cli_commands()
     assert {"serve", "project create", "issues merge", "ai reject"} <= set(commands)
     assert [command for command in commands if f"just {command}" not in README] == []
+
+
+def test_the_readme_says_how_to_get_uv_and_what_just_test_installs_before_the_commands():
+    before = README[: README.index("uv run just demo")]
+    assert "python3 -m pip install uv" in before
+    justfile = (ROOT / "justfile").read_text()
+    # What the `test` recipe's dependencies run, named as they run it.
+    assert "npm ci --prefix tests/sdk/node" in justfile
+    assert "npm ci --prefix tests/sdk/node" in before
+    assert "tests/sdk/node/package-lock.json" in before
+    assert "apt-get install -y -qq --no-install-recommends chromium" in justfile
+    assert "apt-get install -y --no-install-recommends chromium" in before
+    assert "when run as root" in before
+    test_recipe = next(line for line in justfile.splitlines() if line.startswith("test "))
+    assert test_recipe.split(":")[1].split() == ["node-deps", "browser"]

@@ -84,6 +84,19 @@ def _new_group(item: Grouped) -> NewGroup:
     )
 
 
+def _first_events(grouped: list[Grouped], keys: set[HashKey]) -> list[Grouped]:
+    """Per hash in `keys`, the batch's earliest event: a new issue's title, first_seen and
+    sample event (what `issues show` explains) all come from its first event."""
+    first: dict[HashKey, Grouped] = {}
+    for item in grouped:
+        if item.key not in keys:
+            continue
+        current = first.get(item.key)
+        if current is None or item.event.timestamp < current.event.timestamp:
+            first[item.key] = item
+    return list(first.values())
+
+
 def _occurrence(item: Grouped, group_id: int) -> Occurrence:
     return Occurrence(
         project_id=item.key[0],
@@ -163,8 +176,8 @@ def assign_groups(ctx: WorkerContext, grouped: list[Grouped]) -> Assignment:
         missing = {k for k in keys if k not in result.groups}
         found = lookup_hashes(conn, missing)
         found |= _adopt_by_secondary(conn, grouped, missing - set(found))
-        to_create = {g.key: _new_group(g) for g in grouped if g.key in missing - set(found)}
-        created_map, created = create_groups(conn, list(to_create.values()))
+        to_create = _first_events(grouped, missing - set(found))
+        created_map, created = create_groups(conn, [_new_group(g) for g in to_create])
         result.groups |= found | created_map
         occurrences = [_occurrence(g, result.groups[g.key]) for g in grouped]
         inserted = record_occurrences(conn, occurrences)

@@ -326,3 +326,13 @@ def insert_anomaly(conn: DbConnection, values: dict[str, Any]) -> int:
     ).fetchone()
     assert row is not None  # INSERT ... RETURNING always returns the row
     return row["id"]
+
+
+def similar_issues(conn: DbConnection, group_id: int, limit: int = 10) -> list[Row]:
+    """The issues last found most like this one (by `refresh_similarity`), best first."""
+    return conn.execute(
+        "SELECT s.similar_group_id AS id, g.title, g.status, g.times_seen, s.score, s.method "
+        "FROM ai_similar_issues s JOIN error_groups g ON g.id = s.similar_group_id "
+        "WHERE s.group_id = %s ORDER BY s.score DESC LIMIT %s",
+        (group_id, limit),
+    ).fetchall()

@@ -11,21 +11,29 @@ import sys
 
 from core.errors import CoreError
 from core.settings import load_settings
-from stackwise.cli import ai, audit, demo, issues, project, run, seed, token, workbench
+from stackwise.cli import ai, audit, demo, issues, project, run, seed, token, ui, workbench
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stackwise", description=__doc__)
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log at INFO (also after the command: `just demo --verbose`)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (run, project, token, issues, ai, audit, demo, seed, workbench):
+    for module in (run, project, token, issues, ai, audit, demo, seed, workbench, ui):
         module.register(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Accepted anywhere on the line, so every recipe passes it on without its own option.
+    verbose = "--verbose" in argv
+    args = build_parser().parse_args([a for a in argv if a != "--verbose"])
     try:
-        settings = load_settings()
+        settings = load_settings(log_level="INFO") if verbose else load_settings()
         logging.basicConfig(
             level=settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",

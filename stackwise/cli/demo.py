@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 
 from rich.console import Console
-from rich.table import Table
 
 from core.pg.issues import reads
 from core.pg.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
 from core.runtime import stack_session
 from core.settings import Settings
+from stackwise.cli.titles import titled_table
 from stackwise.local_server import relay_running
 
 # Wide enough for issue titles when the output is not a terminal (CI logs, pipes).
@@ -67,20 +66,22 @@ def _wait_until_grouped(stack, event_ids: list[str]) -> None:
 def _print_issues(stack, project_id: int) -> None:
     with stack.pool.connection() as conn:
         rows = reads.project_issues(conn, project_id)
-    table = Table(title="demo issues")
-    table.add_column("issue", justify="right")
-    table.add_column("title", ratio=1)
-    table.add_column("events", justify="right")
-    table.add_column("first seen", no_wrap=True)
-    table.add_column("last seen", no_wrap=True)
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["title"][:90],
-            str(row["times_seen"]),
-            f"{row['first_seen']:%Y-%m-%d %H:%M:%S}",
-            f"{row['last_seen']:%Y-%m-%d %H:%M:%S}",
-        )
+    table = titled_table(
+        console,
+        ["issue", "title", "events", "first seen", "last seen"],
+        [
+            [
+                str(row["id"]),
+                row["title"],
+                str(row["times_seen"]),
+                f"{row['first_seen']:%Y-%m-%d %H:%M:%S}",
+                f"{row['last_seen']:%Y-%m-%d %H:%M:%S}",
+            ]
+            for row in rows
+        ],
+        title_column=1,
+        title="demo issues",
+    )
     console.print(table)
 
 
@@ -89,7 +90,6 @@ def _announce_start() -> None:
 
 
 def run_demo(settings: Settings, args) -> int:
-    logging.getLogger().setLevel(logging.WARNING)
     with (
         relay_running(settings, on_start=_announce_start),
         stack_session(settings, own_clickhouse=False, pool_size=2) as stack,

@@ -6,14 +6,15 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from rich.console import Console
-from rich.table import Table
 from rich.tree import Tree
 
 from core.event.stacktrace import frame_rows, sourcemap_errors
 from core.pg.issues import reads
 from core.pg.projects import get_project
 from core.runtime import stack_session
+from stackwise.cli.titles import titled_table
 
 console = Console(width=None if Console().is_terminal else 130)
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
@@ -72,16 +73,22 @@ def _list(settings, args) -> int:
         project_id = get_project(stack.pool, args.project).id if args.project else None
         status = None if args.status == "all" else args.status
         rows = reads.list_issues(conn, project_id=project_id, status=status, limit=args.limit)
-    table = Table("issue", "title", "status", "events", "users", "last seen")
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["title"][:80],
-            f"{row['status']}/{row['substatus']}",
-            str(row["times_seen"]),
-            str(row["users_seen"]),
-            f"{row['last_seen']:%Y-%m-%d %H:%M}",
-        )
+    table = titled_table(
+        console,
+        ["issue", "title", "status", "events", "users", "last seen"],
+        [
+            [
+                str(row["id"]),
+                row["title"],
+                f"{row['status']}/{row['substatus']}",
+                str(row["times_seen"]),
+                str(row["users_seen"]),
+                f"{row['last_seen']:%Y-%m-%d %H:%M}",
+            ]
+            for row in rows
+        ],
+        title_column=1,
+    )
     console.print(table)
     return 0
 
@@ -137,7 +144,7 @@ def _show(settings, args) -> int:
         group, releases, activity = found
         sample = bytes(group["sample_event"] or b"")
         tree = _explanation_tree(sample, group["project_id"], stack)
-    _print_issue(group, releases, activity, tree)
+    _print_issue(group, releases, activity, tree, _which_event(sample))
     _print_stacktrace(sample)
     return 0
 
@@ -173,7 +180,26 @@ def _load_issue(stack, group_id: int):
         return reads.issue_detail(conn, group_id)
 
 
-def _print_issue(group, releases, activity, tree: Tree | None) -> None:
+class _SampleHead(msgspec.Struct):
+    event_id: str = ""
+    timestamp: float | str | None = None
+
+
+def _which_event(sample: bytes) -> str:
+    """`event <id> at <time>` for the stored sample (the issue's first event)."""
+    try:
+        head = msgspec.json.decode(sample, type=_SampleHead)
+    except msgspec.DecodeError:
+        return ""
+    when = ""
+    if isinstance(head.timestamp, int | float):
+        when = f" at {datetime.fromtimestamp(head.timestamp, UTC):%Y-%m-%d %H:%M:%S} UTC"
+    elif head.timestamp:  # stored as the SDK sent it: RFC 3339
+        when = f" at {head.timestamp}"
+    return f"event {head.event_id}{when}" if head.event_id else ""
+
+
+def _print_issue(group, releases, activity, tree: Tree | None, which: str = "") -> None:
     console.print(f"[bold]#{group['id']} {group['title']}[/bold]")
     console.print(
         f"{group['culprit']} — {group['status']}/{group['substatus']}, "
@@ -192,7 +218,11 @@ def _print_issue(group, releases, activity, tree: Tree | None) -> None:
     if group["ai_summary"]:
         console.print_json(json.dumps(group["ai_summary"], default=str))
     if tree is not None:
-        console.print("[bold]grouping of its first event[/bold]")
+        console.print(
+            f"[bold]grouping of its first event[/bold] ({which or 'stored at creation'}, "
+            "under the project's current rules)",
+            highlight=False,
+        )
         console.print(tree)
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from core.storage.postgres import DbConnection
@@ -161,4 +162,105 @@ def merge_families(conn: DbConnection, group_ids: list[int]) -> list[Row]:
         "SELECT g.id, coalesce(g.merged_into, g.id) AS canonical, g.project_id, g.times_seen "
         "FROM error_groups g JOIN canonical c ON coalesce(g.merged_into, g.id) = c.id",
         (group_ids,),
+    ).fetchall()
+
+
+# -- the issues app (stackwise.ui) ------------------------------------------------------
+
+ISSUE_SORTS = {
+    "recent": "g.last_seen DESC",
+    "events": "g.times_seen DESC",
+    "users": "g.users_seen DESC",
+    "new": "g.first_seen DESC",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssueSearch:
+    """What the issues app filters on; empty fields filter nothing."""
+
+    project_id: int | None = None
+    status: str = ""
+    release: str = ""
+    environment: str = ""
+    level: str = ""
+    first_seen_from: datetime | None = None
+    last_seen_from: datetime | None = None
+    text: str = ""
+    sort: str = "recent"
+    limit: int = 100
+
+
+def _search_filters(search: IssueSearch) -> tuple[list[str], list[Any]]:
+    filters: list[str] = ["g.merged_into IS NULL"]
+    values: list[Any] = []
+    for column, value in (
+        ("g.project_id", search.project_id),
+        ("g.status", search.status or None),
+        ("g.level", search.level or None),
+    ):
+        if value is not None:
+            filters.append(f"{column} = %s")
+            values.append(value)
+    if search.release or search.environment:
+        filters.append(
+            "EXISTS (SELECT 1 FROM group_releases r WHERE r.group_id = g.id"
+            + (" AND r.release = %s" if search.release else "")
+            + (" AND r.environment = %s" if search.environment else "")
+            + ")"
+        )
+        values += [v for v in (search.release, search.environment) if v]
+    if search.first_seen_from is not None:
+        filters.append("g.first_seen >= %s")
+        values.append(search.first_seen_from)
+    if search.last_seen_from is not None:
+        filters.append("g.last_seen >= %s")
+        values.append(search.last_seen_from)
+    if search.text:
+        # A literal substring: the user's % and _ are not wildcards.
+        pattern = "%" + search.text.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+        filters.append("(g.title ILIKE %s OR g.culprit ILIKE %s)")
+        values += [pattern + "%", pattern + "%"]
+    return filters, values
+
+
+def search_issues(conn: DbConnection, search: IssueSearch) -> list[Row]:
+    """Unmerged issues matching `search`, in its order (`ISSUE_SORTS`), with project slugs."""
+    order = ISSUE_SORTS.get(search.sort)
+    if order is None:
+        raise ValueError(f"unknown sort {search.sort!r}; use {', '.join(ISSUE_SORTS)}")
+    filters, values = _search_filters(search)
+    return conn.execute(
+        "SELECT g.id, p.slug AS project, g.title, g.culprit, g.level, g.status, g.substatus, "
+        "g.times_seen, g.users_seen, g.first_seen, g.last_seen "
+        "FROM error_groups g JOIN projects p ON p.id = g.project_id "
+        f"WHERE {' AND '.join(filters)} ORDER BY {order}, g.id DESC LIMIT %s",
+        (*values, search.limit),
+    ).fetchall()
+
+
+def issue_facets(conn: DbConnection) -> dict[str, list[str]]:
+    """The values the app's filters offer: releases, environments and levels in use."""
+    releases = conn.execute(
+        "SELECT DISTINCT release FROM group_releases WHERE release <> '' ORDER BY 1"
+    ).fetchall()
+    environments = conn.execute(
+        "SELECT DISTINCT environment FROM group_releases WHERE environment <> '' ORDER BY 1"
+    ).fetchall()
+    levels = conn.execute("SELECT DISTINCT level FROM error_groups ORDER BY 1").fetchall()
+    return {
+        "release": [r["release"] for r in releases],
+        "environment": [r["environment"] for r in environments],
+        "level": [r["level"] for r in levels],
+    }
+
+
+def issue_releases(conn: DbConnection, group_id: int) -> list[Row]:
+    """Every release and environment the issue (and issues merged into it) was seen in."""
+    return conn.execute(
+        "SELECT r.release, r.environment, sum(r.times_seen)::bigint AS events, "
+        "min(r.first_seen) AS first_seen, max(r.last_seen) AS last_seen "
+        "FROM group_releases r JOIN error_groups g ON g.id = r.group_id "
+        "WHERE g.id = %s OR g.merged_into = %s GROUP BY 1, 2 ORDER BY events DESC",
+        (group_id, group_id),
     ).fetchall()

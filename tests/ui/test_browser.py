@@ -1,0 +1,135 @@
+"""The issues app in a real headless browser: Debian's Chromium driven by Playwright.
+
+Playwright launches the system browser (`just browser` installs it; nothing is
+downloaded). The screenshots stay in the test's folder and are copied to
+artifacts/ui/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from core.pg.issues import reads
+from core.pg.projects import get_project
+from tests.ui.conftest import UiData, UiProcess
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
+# The first page of a fresh server imports the workbench: slow on a busy two-core machine.
+FIRST_LOAD_MS = 90_000
+STEP_MS = 30_000
+# A page renders cell by cell: a section may come seconds after the heading above it.
+expect.set_options(timeout=STEP_MS)
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "headless Chromium is missing: run `uv run just browser`"
+    return found
+
+
+@pytest.fixture(scope="module")
+def ui(ui_data: UiData) -> Iterator[UiProcess]:
+    process = UiProcess(ui_data.env, "--source", str(ui_data.export_dir))
+    try:
+        process.wait_listening()
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        try:
+            yield browser.new_page(viewport={"width": 1300, "height": 1400})
+        finally:
+            browser.close()
+
+
+def _screenshot(page: Page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(path, ARTIFACTS / path.name)
+    assert path.stat().st_size > 20_000, f"{name}: a blank page"
+    return path
+
+
+def _status(ui_data: UiData, group_id: int) -> str:
+    with ui_data.stack.pool.connection() as conn:
+        found = reads.issue_detail(conn, group_id)
+    assert found is not None
+    return f"{found[0]['status']}:{found[0]['resolution']}"
+
+
+def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, page, tmp_path):
+    started = time.monotonic()
+    # On 127.0.0.1 nobody but this machine's users can connect: no token asked.
+    assert f"stackwise ui: http://127.0.0.1:{ui.port}/\n" in ui.log
+    page.goto(f"http://127.0.0.1:{ui.port}/")
+    links = page.locator("a.sw-issue-link")
+    expect(links.first).to_be_visible(timeout=FIRST_LOAD_MS)
+    assert links.count() > 5
+    _screenshot(page, tmp_path, "1-issue-list")
+
+    title = links.first.inner_text()
+    group_id = int(links.first.get_attribute("href").split("=")[1])
+    assert _status(ui_data, group_id) == "unresolved:None"
+    links.first.click()
+    expect(page.get_by_role("heading", name=f"#{group_id}")).to_be_visible(timeout=STEP_MS)
+    expect(page.get_by_text(title[:40]).first).to_be_visible()
+    expect(page.get_by_role("heading", name="Stack trace")).to_be_visible()
+    expect(page.get_by_role("heading", name="How its first event was grouped")).to_be_visible()
+    expect(page.locator("pre").filter(has_text="hash ")).to_be_visible()
+    # From the stored events (the export), not PostgreSQL: the chart and the tag table.
+    expect(page.get_by_role("heading", name="Events over time")).to_be_visible(timeout=STEP_MS)
+    expect(page.get_by_role("heading", name="Tags")).to_be_visible()
+    expect(page.get_by_text("share", exact=True)).to_be_visible()  # the tag table's column
+    expect(page.get_by_text("An internal error occurred")).to_have_count(0)
+    _screenshot(page, tmp_path, "2-issue-page")
+
+    page.get_by_role("button", name="Resolve", exact=True).click()
+    expect(page.get_by_text(f"Issue {group_id}: resolve done.")).to_be_visible(timeout=STEP_MS)
+    expect(page.locator("#sw-status")).to_have_text("resolved/resolved", timeout=STEP_MS)
+    assert _status(ui_data, group_id) == "resolved:now"
+    expect(page.get_by_text("An internal error occurred")).to_have_count(0)
+    _screenshot(page, tmp_path, "3-resolved")
+    print(
+        f"browser: list, issue, resolve in {time.monotonic() - started:.1f} s; "
+        f"screenshots in {tmp_path} and {ARTIFACTS}"
+    )
+
+
+RULE = 'error.type:"*Error*" -> every-error'
+
+
+def test_rule_tuning_replays_an_edited_rule_then_saves_it_to_the_project(
+    ui, ui_data, page, tmp_path
+):
+    started = time.monotonic()
+    page.goto(f"http://127.0.0.1:{ui.port}/?page=rules")
+    expect(page.get_by_role("heading", name="Rule tuning")).to_be_visible(timeout=FIRST_LOAD_MS)
+    page.get_by_role("textbox", name="fingerprint rules").fill(RULE)
+    page.get_by_role("button", name="Replay").click()
+    expect(page.get_by_role("heading", name="What would change")).to_be_visible(timeout=STEP_MS)
+    merges = page.locator("section, div").filter(
+        has=page.get_by_role("heading", name="Issues that would merge")
+    )
+    expect(merges.first).to_be_visible()
+    expect(page.get_by_text("every-error").first).to_be_visible()
+    _screenshot(page, tmp_path, "4-rule-tuning")
+
+    page.get_by_role("button", name="Save to the project").click()
+    saved = page.get_by_text("Saved: the workers of project")
+    expect(saved).to_be_visible(timeout=STEP_MS)
+    slug = saved.inner_text().split("project ", 1)[1].split(" ", 1)[0]
+    assert get_project(ui_data.stack.pool, slug).config.grouping.fingerprint_rules == RULE
+    expect(page.get_by_text("An internal error occurred")).to_have_count(0)
+    print(f"browser: rule tuning in {time.monotonic() - started:.1f} s")
