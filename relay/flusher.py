@@ -3,9 +3,9 @@
 Each segment is one batch. Its envelope records (what requests acknowledged, as sent)
 are processed first (`process`: normalization, scrubbing, filters, sampling and their
 outcomes), here, after the acknowledgement, so every process layout that flushes a
-spool processes it. When a decision could come out differently on a replay (sampling's
-memory of signatures), the processed segment replaces the raw one on disk before
-anything is stored, so a replay after a crash stores exactly what the first attempt did.
+spool processes it. The decisions that could come out differently on a replay
+(sampling's memory of signatures) are kept beside the segment before anything is
+stored, so a replay after a crash stores exactly what the first attempt did.
 Records spooled by relays before the fast acknowledge path are stored as they are.
 
 A segment's ClickHouse insert carries its unique deduplication token, so replaying
@@ -164,25 +164,29 @@ class Flusher:
         self.metrics.record_flush(rows=len(records), seconds=time.perf_counter() - started)
 
     def _process(self, segment: Segment) -> Processed:
-        """The segment's records, envelope records processed; durable if not repeatable.
+        """The segment's records, envelope records processed, with the decisions a replay
+        could not repeat kept on disk first.
         A retry of the same segment (storage was down) reuses the first processing."""
         if self._processed is not None and self._processed[0] == segment:
             return self._processed[1]
         records = [decode_record(body) for body in segment.read_records()]
-        processed = process_records(records, self.seen)
+        decided = self.spool.decisions(segment)
+        processed = process_records(records, self.seen, decided)
         if processed.failed:
             failed = [encode_record(r) for r in processed.failed]
             self.spool.quarantine(segment, failed, suffix=".unprocessed")
             self.metrics.quarantined_records_total.inc(len(processed.failed))
             for record in processed.failed:
                 processed.records += internal_outcomes(record)
-        if not processed.repeatable or processed.failed:
-            try:
+        try:
+            if processed.failed:
                 self.spool.replace(segment, [encode_record(r) for r in processed.records])
-            except OSError as e:
-                # A full disk must not stop the flush that frees it: store what was decided
-                # (a replay could then judge a sampled event anew, nothing more).
-                log.warning("could not keep %s processed on disk: %s", segment.path.name, e)
+            elif processed.remembered and processed.remembered != decided:
+                self.spool.keep_decisions(segment, processed.remembered)
+        except OSError as e:
+            # A full disk must not stop the flush that frees it: store what was decided
+            # (a replay could then judge a sampled event anew, nothing more).
+            log.warning("could not keep %s's processing on disk: %s", segment.path.name, e)
         self._processed = (segment, processed)
         return processed
 

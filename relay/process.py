@@ -13,8 +13,10 @@ becomes an outcome record, so the outcome counts add up to exactly what was sent
 
 Processing depends only on the record, with one exception: dynamic sampling keeps an
 event whose signature this process has not seen yet, which a replay in a fresh
-process would judge differently. `Processed.repeatable` says whether that memory was
-consulted; the flusher then makes the outcome durable before storing anything.
+process would judge differently. Each such decision is returned in
+`Processed.remembered` (by record and item position); the flusher keeps them on disk
+before storing anything and hands them back on a replay (`decided`), so a segment
+stored twice is judged the same both times.
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ class Processed:
     outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     # Envelope records whose processing failed for a reason no item explains (a bug).
     failed: list[SpoolRecord] = field(default_factory=list)
-    # False when a decision read this process's memory of signatures (see the docstring).
-    repeatable: bool = True
+    # Decisions that read this process's memory of signatures: (record, item) -> kept.
+    remembered: dict[tuple[int, int], bool] = field(default_factory=dict)
 
 
 class _Dropped(Exception):
@@ -79,6 +81,10 @@ class _Envelope:
     outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     # Why the envelope's event was not kept (its attachments follow it).
     event_dropped: tuple[str, str] | None = None
+    # The record's position in its segment and the current item's, and the decisions
+    # an earlier processing of the segment took from its memory.
+    position: tuple[int, int] = (0, 0)
+    decided: dict[tuple[int, int], bool] = field(default_factory=dict)
 
 
 def _policy_view(item: RawItem, context: RequestContext) -> EventView | None:
@@ -100,8 +106,11 @@ def _sampling_decision(view: EventView | None, env: _Envelope) -> float:
     if kept(trace_id or env.event_id or "", rate):
         return rate
     if view is not None:
-        env.processed.repeatable = False
-        if env.seen.first_time(env.record.project_id, signature(view)):
+        first_time = env.decided.get(env.position)
+        if first_time is None:
+            first_time = env.seen.first_time(env.record.project_id, signature(view))
+        env.processed.remembered[env.position] = first_time
+        if first_time:
             return 1.0  # a signature never seen here: its issue must exist
     raise _Dropped("sampled", "dynamic_sampling")
 
@@ -213,16 +222,24 @@ def outcome_record(
     )
 
 
-def _process_envelope(record: SpoolRecord, seen: SeenSignatures, processed: Processed) -> None:
+def _process_envelope(
+    record: SpoolRecord,
+    index: int,
+    seen: SeenSignatures,
+    processed: Processed,
+    decided: dict[tuple[int, int], bool],
+) -> None:
     env = _Envelope(
         record=record,
         context=record.context or _NO_CONTEXT,
         seen=seen,
         processed=processed,
         event_id=record.event_id or None,
+        decided=decided,
     )
     # The request put events first: an attachment learns its event's id and fate.
-    for item in record.items:
+    for item_index, item in enumerate(record.items):
+        env.position = (index, item_index)
         _process_item(item, env)
     for decision, quantity in env.outcomes.items():
         processed.records.append(
@@ -231,17 +248,22 @@ def _process_envelope(record: SpoolRecord, seen: SeenSignatures, processed: Proc
     processed.outcomes.update(env.outcomes)
 
 
-def process_records(records: list[SpoolRecord], seen: SeenSignatures) -> Processed:
-    """A segment's records with every envelope record processed (the others as they are)."""
+def process_records(
+    records: list[SpoolRecord],
+    seen: SeenSignatures,
+    decided: dict[tuple[int, int], bool] | None = None,
+) -> Processed:
+    """A segment's records with every envelope record processed (the others as they are).
+    `decided`: what an earlier processing of the same segment took from its memory."""
     processed = Processed()
-    for record in records:
+    for index, record in enumerate(records):
         if record.kind != "envelope":
             processed.records.append(record)
             continue
         kept_before = len(processed.records)
         accepted_before = processed.accepted.copy()
         try:
-            _process_envelope(record, seen, processed)
+            _process_envelope(record, index, seen, processed, decided or {})
         except Exception:
             log.exception("an envelope record of project %d failed processing", record.project_id)
             del processed.records[kept_before:]

@@ -34,12 +34,17 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 log = logging.getLogger(__name__)
 
 _FRAME_HEADER = struct.Struct("<II")
 _OPEN_SUFFIX = ".open"
 _SEALED_SUFFIX = ".sealed"
 _STAGING_PREFIX = "staging-"
+_DECISIONS_PREFIX = "decisions-"
+_encode_decisions = msgspec.msgpack.Encoder().encode
+_decode_decisions = msgspec.msgpack.Decoder(list[tuple[int, int, bool]]).decode
 
 
 class SpoolUnavailable(RuntimeError):
@@ -133,6 +138,10 @@ class Spool:
         for staging in self.directory.glob(f"{_STAGING_PREFIX}*"):
             staging.unlink()  # a replacement cut short: the segment itself is intact
         segments = sorted(self.directory.glob("seg-*"), key=lambda p: p.name)
+        stems = {path.name.split(".")[0] for path in segments}
+        for decisions in self.directory.glob(f"{_DECISIONS_PREFIX}*"):
+            if decisions.name.removeprefix(_DECISIONS_PREFIX) not in stems:
+                decisions.unlink()  # its segment was stored and removed
         for found in segments:
             sequence = _sequence_of(found)
             self._next_sequence = max(self._next_sequence, sequence + 1)
@@ -269,6 +278,8 @@ class Spool:
     def remove(self, segment: Segment) -> None:
         size = segment.path.stat().st_size
         segment.path.unlink()
+        # After the segment: a crash between the two leaves an orphan, removed at start-up.
+        self._decisions_path(segment).unlink(missing_ok=True)
         with self._bytes_lock:
             self._bytes_on_disk -= size
 
@@ -291,6 +302,34 @@ class Spool:
         self._sync_directory()
         with self._bytes_lock:
             self._bytes_on_disk += len(data) - old_size
+
+    def _decisions_path(self, segment: Segment) -> Path:
+        # Not `seg-*`: recovery never takes it for a segment.
+        return self.directory / f"{_DECISIONS_PREFIX}{segment.path.name.split('.')[0]}"
+
+    def keep_decisions(self, segment: Segment, decisions: dict[tuple[int, int], bool]) -> None:
+        """Keep, durably and beside the segment, decisions its processing cannot repeat."""
+        data = _encode_decisions([(r, i, kept) for (r, i), kept in decisions.items()])
+        path = self._decisions_path(segment)
+        staging = self.directory / f"{_STAGING_PREFIX}{path.name}"
+        try:
+            with open(staging, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError:
+            staging.unlink(missing_ok=True)
+            raise
+        os.replace(staging, path)
+        self._sync_directory()
+
+    def decisions(self, segment: Segment) -> dict[tuple[int, int], bool]:
+        """What `keep_decisions` kept for this segment (empty when nothing was)."""
+        try:
+            data = self._decisions_path(segment).read_bytes()
+        except FileNotFoundError:
+            return {}
+        return {(r, i): kept for r, i, kept in _decode_decisions(data)}
 
     def _sync_directory(self) -> None:
         dir_fd = os.open(self.directory, os.O_RDONLY)

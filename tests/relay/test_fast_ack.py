@@ -224,9 +224,11 @@ def test_a_sampling_decision_from_memory_is_on_disk_before_anything_is_stored(st
     first = Flusher(spool, failing, RelayMetrics())
     with pytest.raises(ConnectionError):
         first.flush(segment)
-    # Kept because its signature was new to this process: that decision is on disk now.
-    (processed,) = [decode_record(r) for r in read_frames(segment.path.read_bytes())]
-    assert processed.kind == "event" and processed.sample_rate == 1.0
+    # Kept because its signature was new to this process: that decision is on disk now,
+    # beside the segment, which is left as the request wrote it.
+    assert spool.decisions(segment) == {(0, 0): True}
+    (raw,) = [decode_record(r) for r in read_frames(segment.path.read_bytes())]
+    assert raw.kind == "envelope"
     spool.close()
 
     # A replay in a process that has seen the signature stores what was decided first.
@@ -237,10 +239,11 @@ def test_a_sampling_decision_from_memory_is_on_disk_before_anything_is_stored(st
     seen.first_time(PROJECT_ID, signature(view))
     flush_all(restarted, flusher_for(stack, restarted, seen=seen))
     assert list(stored_payloads(stack)) == [event_id]
+    assert sorted(p.name for p in directory.iterdir()) == ["spool.id", "spool.lock"]
     restarted.close()
 
 
-def test_a_repeatable_segment_is_never_rewritten(stack, tmp_path):
+def test_a_segment_without_such_decisions_is_left_as_written(stack, tmp_path):
     spool = open_spool(tmp_path / "spool")
     event_id = uuid.uuid4().hex
     body = serialize_envelope(
@@ -255,6 +258,7 @@ def test_a_repeatable_segment_is_never_rewritten(stack, tmp_path):
     with pytest.raises(ConnectionError):
         Flusher(spool, failing, RelayMetrics()).flush(segment)
     assert read_frames(segment.path.read_bytes()) == written
+    assert spool.decisions(segment) == {}
     spool.close()
 
 
@@ -286,3 +290,23 @@ def test_an_envelope_record_processing_cannot_handle_is_set_aside_with_outcomes(
     (kept_aside,) = (directory / "quarantine").iterdir()
     assert [decode_record(r) for r in read_frames(kept_aside.read_bytes())] == [poison]
     spool.close()
+
+
+def test_decisions_whose_segment_was_stored_are_removed_at_start_up(tmp_path):
+    directory = tmp_path / "spool"
+    spool = open_spool(directory)
+    event_id = uuid.uuid4().hex
+    body = serialize_envelope(
+        {"event_id": event_id}, [({"type": "event"}, event_payload(event_id))]
+    )
+    acknowledge(spool, body)
+    segment = spool.sealed.get_nowait()
+    spool.keep_decisions(segment, {(0, 0): False})
+    orphan = directory / "decisions-seg-000000000099-0123456789abcdef0123456789abcdef"
+    orphan.write_bytes(b"")
+    spool.close()
+
+    restarted = open_spool(directory)
+    assert not orphan.exists()
+    assert restarted.decisions(restarted.sealed.get_nowait()) == {(0, 0): False}
+    restarted.close()
