@@ -16,7 +16,6 @@ event), spooled as an outcome record in the same append; the rest is kept.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,11 +46,12 @@ _NO_POLICY = RequestPolicy()
 class IngestResult:
     event_id: str | None = None
     records: list[bytes] = field(default_factory=list)
-    # item type -> count spooled for processing / not handled, for metrics.
-    accepted: Counter[str] = field(default_factory=Counter)
-    ignored: Counter[str] = field(default_factory=Counter)
+    # item type -> count spooled for processing / not handled, for metrics. (Plain dicts:
+    # three Counters cost a fifth of this module's time per request.)
+    accepted: dict[str, int] = field(default_factory=dict)
+    ignored: dict[str, int] = field(default_factory=dict)
     # (outcome, reason, category) -> quantity decided at the request (rate limits).
-    outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    outcomes: dict[tuple[str, str, str], int] = field(default_factory=dict)
     # The quotas that refused some of this request's categories (for the response).
     refusals: list[Any] = field(default_factory=list)
 
@@ -126,20 +126,21 @@ def ingest_envelope(
     for item in _events_first(envelope):
         item_type = item.headers.type
         if item_type not in HANDLED_ITEM_TYPES:
-            result.ignored[item_type] += 1
+            result.ignored[item_type] = result.ignored.get(item_type, 0) + 1
             continue
         category = ITEM_CATEGORIES.get(item_type, item_type)
         refusal = policy.refused.get(category) if policy.refused else None
         if refusal is None and item_type == "attachment":
             refusal = event_refusal
         if refusal is not None:
-            result.outcomes[("rate_limited", refusal.quota.reason, category)] += _quantity(item)
+            decision = ("rate_limited", refusal.quota.reason, category)
+            result.outcomes[decision] = result.outcomes.get(decision, 0) + _quantity(item)
             if item_type in EVENT_ITEM_TYPES and event_refusal is None:
                 event_refusal = refusal
             continue
         sizes.check(item)
         items.append(RawItem(item_type, item.raw_headers, item.payload, _quantity(item)))
-        result.accepted[item_type] += 1
+        result.accepted[item_type] = result.accepted.get(item_type, 0) + 1
     if items:
         record = SpoolRecord(
             kind="envelope",
