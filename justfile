@@ -24,17 +24,17 @@ test *args: node-deps browser
 node-deps:
     @[ tests/sdk/node/node_modules/.package-lock.json -nt tests/sdk/node/package-lock.json ] || npm ci --prefix tests/sdk/node --no-audit --no-fund --loglevel=error
 
-# relay + workers in one process (the embedded default)
+# relay + workers on this machine, embedded default: just serve [--processes N] (default: one relay process per core)
 [no-exit-message]
 serve *args:
     @{{python}} -m stackwise serve "$@"
 
-# the relay alone (needs STACKWISE_CLICKHOUSE_URL, _POSTGRES_URL, _REDIS_URL)
+# the relay alone (needs STACKWISE_CLICKHOUSE_URL, _POSTGRES_URL, _REDIS_URL): just relay [--processes N]
 [no-exit-message]
 relay *args:
     @{{python}} -m stackwise relay "$@"
 
-# the workers alone (needs server URLs)
+# the workers alone (needs server URLs): just worker [--processes N] [--threads M]
 [no-exit-message]
 worker *args:
     @{{python}} -m stackwise worker "$@"

@@ -280,6 +280,8 @@ def measure_relays(inputs: Inputs, env: dict[str, str], data_dir: Path) -> dict:
         "STACKWISE_WORKER_THREADS": "0",
         "STACKWISE_LOG_LEVEL": "WARNING",
         "STACKWISE_QUEUE_MAX_BATCHES": "100000",
+        # One relay process: what this benchmark compares with the bare handler.
+        "STACKWISE_RELAY_PROCESSES": "1",
     }
     relay = start([sys.executable, "-m", "stackwise", "serve"], relay_env)
     try:

@@ -44,7 +44,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     queue_max_batches: int = 200
     key_refresh_interval_s: float = 2.0
 
+    # Relay processes sharing the port (SO_REUSEPORT), each with its own spool; 0: one per
+    # core. 1 runs `serve` as a single process, as before.
+    relay_processes: int = 0
+    # Which of them this process is (set by the supervisor): it picks the process's spool, so
+    # a restarted relay finds the segments it left behind.
+    relay_index: int = 0
+
     worker_threads: int = 2
+    # Dramatiq worker processes of `worker` (each with `worker_threads` threads).
+    worker_processes: int = 1
     queue_name: str = "stackwise"
     # Prefix of every Redis key (queues, caches, counters): deployments sharing a Redis differ.
     redis_namespace: str = "stackwise"
@@ -111,7 +120,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def spool_dir(self) -> Path:
-        return self.data_dir / "spool"
+        return spool_dir_of(self.data_dir, self.relay_index)
+
+    @property
+    def relay_process_count(self) -> int:
+        return self.relay_processes or os.cpu_count() or 1
 
     @property
     def artifacts_path(self) -> Path:
@@ -124,6 +137,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def dsn_host(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def spool_dir_of(data_dir: Path, relay_index: int) -> Path:
+    """Relay 0 keeps the single-process folder; relay i > 0 has `spool/relay-<i>`."""
+    spool = data_dir / "spool"
+    return spool if relay_index == 0 else spool / f"relay-{relay_index}"
 
 
 def _coerce(name: str, raw: str, default: Any) -> Any:
@@ -161,3 +180,18 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if unknown:
         raise SettingsError(f"unknown setting(s): {', '.join(unknown)}")
     return Settings(**values)
+
+
+def environment_for(settings: Settings, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a child process that loads exactly these settings: this process's
+    environment without its own `STACKWISE_*` variables, plus each setting not at its default."""
+    environ = os.environ if environ is None else environ
+    child = {key: value for key, value in environ.items() if not key.startswith(ENV_PREFIX)}
+    defaults = Settings()
+    for name in Settings.__struct_fields__:
+        value = getattr(settings, name)
+        if value == getattr(defaults, name):
+            continue
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        child[f"{ENV_PREFIX}{name.upper()}"] = text
+    return child

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError, environment_for, load_settings, spool_dir_of
 
 
 def test_no_environment_means_everything_embedded_under_the_data_folder():
@@ -48,3 +48,20 @@ def test_a_clickhouse_server_url_switches_off_the_embedded_engine():
     settings = load_settings({"STACKWISE_CLICKHOUSE_URL": "http://ch:8123"})
     assert not settings.embedded_clickhouse
     assert settings.clickhouse_dsn == "http://ch:8123"
+
+
+def test_a_child_process_environment_loads_the_same_settings():
+    settings = load_settings(
+        {"STACKWISE_PORT": "9001", "STACKWISE_BATCH_MAX_AGE_S": "0.5"},
+        data_dir="/srv/sw",
+        relay_index=2,
+        clickhouse_url="http://127.0.0.1:8123",
+    )
+    environment = environment_for(settings, {"PATH": "/bin", "STACKWISE_PORT": "1"})
+    assert environment["PATH"] == "/bin"
+    assert load_settings(environment) == settings
+
+
+def test_each_relay_process_has_a_spool_of_its_own_and_relay_0_the_single_process_one():
+    assert spool_dir_of(Path("/d"), 0) == Path("/d/spool")
+    assert load_settings({}, data_dir="/d", relay_index=3).spool_dir == Path("/d/spool/relay-3")

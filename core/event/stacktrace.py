@@ -82,6 +82,38 @@ def frame_rows(payload: bytes | str) -> list[FrameRow]:
     return rows
 
 
+def frame_context(
+    payload: bytes | str, lines: int = 3
+) -> dict[tuple[int, int], tuple[list[str], str, list[str]]]:
+    """Each frame's source: the lines before (at most `lines`), its own line unstripped
+    (indented like its neighbours), the lines after; keyed as `frame_rows` numbers
+    frames: (exception, position)."""
+    try:
+        event = msgspec.json.decode(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return {}
+    exception = event.get("exception") if isinstance(event, dict) else None
+    values = exception.get("values") if isinstance(exception, dict) else exception
+    found: dict[tuple[int, int], tuple[list[str], str, list[str]]] = {}
+    for index, value in enumerate(values if isinstance(values, list) else []):
+        if not isinstance(value, dict):
+            continue
+        for position, frame in enumerate(_frames(value.get("stacktrace"))):
+            pre, post = _lines(frame.get("pre_context")), _lines(frame.get("post_context"))
+            if pre or post:
+                line = str(frame.get("context_line") or "")
+                found[(index, position)] = (
+                    pre[len(pre) - lines :] if lines else [],
+                    line,
+                    post[:lines],
+                )
+    return found
+
+
+def _lines(value: Any) -> list[str]:
+    return [str(line) for line in value] if isinstance(value, list) else []
+
+
 def _frames(stacktrace: Any) -> list[dict[str, Any]]:
     frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
     return [f for f in frames if isinstance(f, dict)] if isinstance(frames, list) else []

@@ -267,7 +267,9 @@ def serve_in_background(data_path: str, host: str, port: int) -> ChdbHttpServer:
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.5}, name="chdb-http", daemon=True
     ).start()
-    log.info("ClickHouse (chdb) at %s also on http://%s:%d", data_path, host, port)
+    log.info(
+        "ClickHouse (chdb) at %s also on http://%s:%d", data_path, host, server.server_address[1]
+    )
     return server
 
 

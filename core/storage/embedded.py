@@ -37,7 +37,7 @@ def _pgserver():
     return pgserver
 
 
-def _dying_with_us(sig: signal.Signals, args: list[str], user: str | None = None) -> list[str]:
+def dying_with_us(sig: signal.Signals, args: list[str], user: str | None = None) -> list[str]:
     """Wrap a command so it exits when this process does (see die_with_parent)."""
     wrapper = [sys.executable, "-m", "core.storage.die_with_parent"]
     return [*wrapper, sig.name, str(os.getpid()), user or "-", *args]
@@ -164,7 +164,7 @@ class EmbeddedPostgres:
         with open(log_file, "ab") as out:
             self._process = subprocess.Popen(
                 # SIGINT is PostgreSQL's "fast shutdown": clients are disconnected cleanly.
-                _dying_with_us(signal.SIGINT, args, self._system_user()),
+                dying_with_us(signal.SIGINT, args, self._system_user()),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -252,7 +252,7 @@ class EmbeddedRedis:
             str(log_file),
         ]
         self._process = subprocess.Popen(
-            _dying_with_us(signal.SIGTERM, args),
+            dying_with_us(signal.SIGTERM, args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -48,8 +48,12 @@ def _(issues, mo, page):
     _periods = {"any time": None, "last hour": 1, "last 24 hours": 24, "last 7 days": 168}
     _periods["last 30 days"] = 720
     f_project = mo.ui.dropdown(options=_options["project"], label="project")
+    # Unresolved by default, as in Sentry; "--" lists every status.
     f_status = mo.ui.dropdown(
-        options=["unresolved", "resolved", "ignored"], value="unresolved", label="status"
+        options=["unresolved", "resolved", "ignored"],
+        value="unresolved",
+        allow_select_none=True,
+        label="status",
     )
     f_release = mo.ui.dropdown(options=_options["release"], label="release")
     f_environment = mo.ui.dropdown(options=_options["environment"], label="environment")
@@ -218,7 +222,7 @@ def _(detail, mo, views):
     mo.vstack(
         [
             mo.md("## Stack trace (its first event; most recent call first)"),
-            mo.Html(views.stack_trace(detail.frames, detail.sourcemap_errors)),
+            mo.Html(views.stack_trace(detail.frames, detail.sourcemap_errors, detail.context)),
         ]
     )
     return
@@ -238,7 +242,13 @@ def _(detail, issues, mo, source):
             [
                 mo.md("## Events over time"),
                 mo.as_html(
-                    charts.line(_long, "day", "events", color="series", title="events a day (UTC)")
+                    charts.line(
+                        _long,
+                        "day",
+                        "events",
+                        dash="series",
+                        title="events a day (UTC): stored, and extrapolated through sampling",
+                    )
                 )
                 if _daily.height
                 else mo.md("*No events of this issue in the stored data.*"),
@@ -274,7 +284,14 @@ def _(detail, escape, mo, pl):
                 )
                 or "*None found yet (`just ai similar ID`).*"
             ),
-            mo.md("## How its first event was grouped"),
+            mo.md(
+                "## How its first event was grouped"
+                + (
+                    f"\n\n{detail.first_event}, under the project's current rules"
+                    if detail.first_event
+                    else ""
+                )
+            ),
             mo.Html("<pre style='font-size:12px'>" + escape(detail.explanation) + "</pre>"),
             mo.md("## Activity"),
             mo.md(

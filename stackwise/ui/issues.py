@@ -18,17 +18,17 @@ import polars as pl
 from rich.console import Console
 
 from analysis.source import Source, Window
-from core.event.stacktrace import FrameRow, frame_rows, sourcemap_errors
+from core.event.stacktrace import FrameRow, frame_context, frame_rows, sourcemap_errors
 from core.pg import ai as ai_store
 from core.pg.issues import reads
 from core.pg.issues.reads import IssueSearch
 from core.pg.projects import list_projects
-from stackwise.cli.issues import _explanation_tree
+from stackwise.cli.issues import _explanation_tree, _which_event
 from stackwise.ui import store
 
 MAX_TAG_EVENTS = 5_000
 TOP_TAG_VALUES = 5
-_LIST_SCHEMA: dict[str, Any] = {
+LIST_SCHEMA: dict[str, Any] = {
     "id": pl.Int64,
     "project": pl.String,
     "title": pl.String,
@@ -50,8 +50,11 @@ class IssuePage:
     releases: list[dict[str, Any]]
     activity: list[dict[str, Any]]
     frames: list[FrameRow]
+    # Source lines around each frame's own, by (exception, position) as in `frames`.
+    context: dict[tuple[int, int], tuple[list[str], str, list[str]]]
     sourcemap_errors: list[dict[str, Any]]
     explanation: str
+    first_event: str  # "event <id> at <time>": the sample the stack trace and tree show
     similar: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -66,7 +69,7 @@ def filter_options() -> dict[str, Any]:
 def search(query: IssueSearch) -> pl.DataFrame:
     with store.stack().pool.connection() as conn:
         rows = reads.search_issues(conn, query)
-    return pl.DataFrame(rows, schema=_LIST_SCHEMA, orient="row")
+    return pl.DataFrame(rows, schema=LIST_SCHEMA, orient="row")
 
 
 def _explain(sample: bytes, project_id: int) -> str:
@@ -95,8 +98,10 @@ def issue_page(group_id: int) -> IssuePage | None:
         releases=releases,
         activity=activity,
         frames=frame_rows(sample),
+        context=frame_context(sample),
         sourcemap_errors=sourcemap_errors(sample),
         explanation=_explain(sample, group["project_id"]),
+        first_event=_which_event(sample),
         similar=similar,
     )
 

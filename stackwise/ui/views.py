@@ -22,6 +22,7 @@ STYLE = """
 .sw-frame { font-family: monospace; font-size: 13px; margin: 2px 0; }
 .sw-frame .ctx { color: #444; background: #f6f6f6; padding: 1px 6px; white-space: pre; }
 .sw-frame .lib { color: #888; }
+.sw-frame .ctx .near { color: #999; }
 </style>
 """
 
@@ -54,12 +55,19 @@ def issue_table(frame: pl.DataFrame) -> str:
     return f"{STYLE}<table class='sw-issues'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def _frame(row: FrameRow) -> str:
+def _frame(row: FrameRow, around: tuple[list[str], str, list[str]] | None) -> str:
     library = row.in_app is False
     text = f"at {escape(row.function)} ({escape(row.location)})"
     parts = [f"<div class='{'lib' if library else 'app'}'>{text}</div>"]
-    if row.context_line:
-        parts.append(f"<div class='ctx'>{escape(row.context_line[:200])}</div>")
+    pre, line, post = around or ([], row.context_line, [])
+    if line or pre or post:
+        near = [*pre, *post]
+        # Drop the indentation the lines share, keep what sets them apart.
+        margin = min((len(x) - len(x.lstrip()) for x in [*near, line] if x.strip()), default=0)
+        source = [f"<span class='near'>{escape(x[margin:200])}</span>" for x in pre]
+        source.append(f"<b>{escape(line[margin:200])}</b>")
+        source += [f"<span class='near'>{escape(x[margin:200])}</span>" for x in post]
+        parts.append(f"<div class='ctx'>{'<br>'.join(source)}</div>")
     if row.resolved_with:
         parts.append(
             f"<div class='lib'>source map ({escape(row.resolved_with)}); "
@@ -68,7 +76,11 @@ def _frame(row: FrameRow) -> str:
     return f"<div class='sw-frame'>{''.join(parts)}</div>"
 
 
-def stack_trace(frames: list[FrameRow], errors: list[dict[str, Any]]) -> str:
+def stack_trace(
+    frames: list[FrameRow],
+    errors: list[dict[str, Any]],
+    context: dict[tuple[int, int], tuple[list[str], str, list[str]]],
+) -> str:
     """Each exception's frames, most recent call first: the application's frames, then
     the library frames folded away (they rarely say where the bug is)."""
     if not frames:
@@ -77,16 +89,17 @@ def stack_trace(frames: list[FrameRow], errors: list[dict[str, Any]]) -> str:
     for row in frames:
         by_exception.setdefault(row.exception, []).append(row)
     parts = [STYLE]
-    for rows in by_exception.values():
+    # Events list a chain's exceptions cause first; the one raised last is read first.
+    for rows in reversed(by_exception.values()):
         ordered = sorted(rows, key=lambda r: -r.position)
         app = [r for r in ordered if r.in_app is not False]
         library = [r for r in ordered if r.in_app is False]
         parts.append(f"<h4>{escape(rows[0].exception_type or 'exception')}</h4>")
-        parts += [_frame(r) for r in app]
+        parts += [_frame(r, context.get((r.exception, r.position))) for r in app]
         if library:
             parts.append(
                 f"<details><summary>{len(library)} library frames</summary>"
-                f"{''.join(_frame(r) for r in library)}</details>"
+                f"{''.join(_frame(r, None) for r in library)}</details>"
             )
     for error in errors:
         parts.append(

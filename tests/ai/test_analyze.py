@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from tests.ai.conftest import FAST, MODEL
@@ -297,19 +298,22 @@ def test_an_issue_whose_events_are_not_readable_yet_is_retried_later(ctx, openai
 
 def test_a_second_worker_on_the_same_issue_leaves_it_to_the_first(ctx, openai_server):
     group_id = one_issue(ctx)
-    openai_server.script_chat(slow(0.3, GOOD))
+    # The first answer takes long enough that the second call, which loads the issue's
+    # facts before it asks for the lock, finds it held even on a loaded machine.
+    openai_server.script_chat(slow(3.0, GOOD))
+    patient = msgspec.structs.replace(FAST, timeout_s=10.0)
     results = {}
     first = threading.Thread(
         target=lambda: results.update(
-            first=analyze_group(ctx, group_id, reason="new", options=FAST)
+            first=analyze_group(ctx, group_id, reason="new", options=patient)
         )
     )
     first.start()
     deadline = time.monotonic() + 10
     while not openai_server.requests_to(CHAT_PATH) and time.monotonic() < deadline:
         time.sleep(0.01)
-    second = analyze_group(ctx, group_id, reason="new", options=FAST)
-    first.join(10)
+    second = analyze_group(ctx, group_id, reason="new", options=patient)
+    first.join(30)
     assert second.status == "busy"
     assert results["first"].status == "analyzed"
     assert len(openai_server.requests_to(CHAT_PATH)) == 1

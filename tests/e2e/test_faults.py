@@ -21,6 +21,7 @@ from core.runtime import open_stack
 from relay.service import RelayService
 from stackwise.serve import stack_broker
 from tests.support.clickhouse_server import ClickHouseServer, wait_until
+from tests.support.deployment import processes_of
 from tests.support.load import LoadSender, event_envelope
 from tests.support.relay_thread import free_port, serving
 from tests.support.serve_process import ServeProcess, processes_using
@@ -59,11 +60,21 @@ def spool_bytes(base_url: str) -> float:
     raise AssertionError("relay_spool_bytes missing from /metrics")
 
 
+def spool_drained(base_url: str, data_dir: Path, processes: int) -> bool:
+    """One relay says what it holds in /metrics; several each answer for themselves
+    there, so their segments on disk are looked at instead."""
+    if processes == 1:
+        return spool_bytes(base_url) == 0
+    return not list((data_dir / "spool").rglob("seg-*"))
+
+
 @pytest.mark.embedded
-def test_kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice(tmp_path):
+@pytest.mark.parametrize("processes", [1, 2], ids=["one_process", "two_relay_processes"])
+def test_kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice(tmp_path, processes):
     data_dir = tmp_path / "data"
     port = free_port()
-    server = ServeProcess(data_dir, port)
+    several = {"STACKWISE_RELAY_PROCESSES": str(processes)}
+    server = ServeProcess(data_dir, port, several)
     dsn = server.wait_healthy()
     # Every acknowledged event must be stored: none may be sampled away (a 200 as well).
     server.configure("demo", "sampling.enabled", "false")
@@ -75,13 +86,21 @@ def test_kill_9_under_load_loses_nothing_acknowledged_and_stores_nothing_twice(t
     time.sleep(0.5)
     load.stop()
     acknowledged = list(load.acknowledged)
-    # The embedded servers die with their parent, even on SIGKILL.
-    wait_until(lambda: not processes_using(data_dir), 15, "embedded servers outlived serve")
+    # The embedded servers and the relay processes die with their parent, even on SIGKILL.
+    wait_until(
+        lambda: not processes_using(data_dir) and not processes_of(data_dir),
+        15,
+        "embedded servers or relay processes outlived serve",
+    )
 
-    restarted = ServeProcess(data_dir, port)
+    restarted = ServeProcess(data_dir, port, several)
     try:
         restarted.wait_healthy()
-        wait_until(lambda: spool_bytes(restarted.base_url) == 0, 60, "spool never drained")
+        wait_until(
+            lambda: spool_drained(restarted.base_url, data_dir, processes),
+            60,
+            "spool never drained",
+        )
     finally:
         assert restarted.stop() == 0, restarted.log
     counts = stored_counts(f"chdb://{(data_dir / 'clickhouse').resolve()}", acknowledged, tmp_path)

@@ -21,6 +21,7 @@ import pytest
 
 from core.storage.embedded import EmbeddedPostgres
 from tests.support.clickhouse_server import wait_until
+from tests.support.deployment import processes_of
 from tests.support.load import LoadSender
 from tests.support.relay_thread import free_port
 from tests.support.serve_process import (
@@ -44,9 +45,10 @@ def spool_bytes(base_url: str) -> float:
 
 
 class Deployment:
-    """One data folder, `serve` started on it again and again."""
+    """One data folder, `serve` started on it again and again (with `processes` relays)."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, processes: int = 1) -> None:
+        self.processes = processes
         self.data_dir = tmp_path / "data"
         self.port = free_port()
         self.clickhouse_port = free_port()
@@ -58,6 +60,7 @@ class Deployment:
         env = {
             "STACKWISE_CLICKHOUSE_HTTP_PORT": str(self.clickhouse_port),
             "STACKWISE_BATCH_MAX_AGE_S": str(batch_age_s),
+            "STACKWISE_RELAY_PROCESSES": str(self.processes),
         }
         self.server = ServeProcess(self.data_dir, self.port, env, command, **kw)
         dsn = self.server.wait_healthy()
@@ -70,10 +73,14 @@ class Deployment:
         load = LoadSender(
             f"{self.server.base_url}/api/{self.project_id}/envelope/", self.public_key
         )
-        with httpx.Client(timeout=10) as client:
-            for _ in range(count):
-                assert load.send_one(client, self.sent) == 200
-                self.sent += 1
+        # Several relay processes share the port per connection: a connection per event
+        # spreads the events over all of them.
+        per_connection = count if self.processes == 1 else 1
+        for _ in range(count // per_connection):
+            with httpx.Client(timeout=10) as client:
+                for _ in range(per_connection):
+                    assert load.send_one(client, self.sent) == 200
+                    self.sent += 1
         self.acknowledged += load.acknowledged
 
     def stop(self, sig: int) -> float:
@@ -82,15 +89,30 @@ class Deployment:
         code = self.server.stop(sig)
         took = time.monotonic() - started
         if sig == signal.SIGKILL:
-            wait_until(lambda: not processes_using(self.data_dir), 15, "servers outlived serve")
+            wait_until(self.all_gone, 15, "servers or relay processes outlived serve")
         else:
             assert code == 0, self.server.log
-            assert took < STOP_WITHIN_S, f"stopping on signal {sig} took {took:.1f} s"
+            assert took < STOP_WITHIN_S, (
+                f"stopping on signal {sig} took {took:.1f} s:\n{self.server.log[-4000:]}"
+            )
         self.server = None
         return took
 
+    def all_gone(self) -> bool:
+        """No process of this data folder left: embedded servers, relay processes."""
+        return not processes_using(self.data_dir) and not processes_of(self.data_dir)
+
     def segments(self) -> list[Path]:
-        return sorted((self.data_dir / "spool").glob("seg-*"))
+        """Every relay process's spool segments (relay i > 0 keeps `spool/relay-<i>`)."""
+        return sorted((self.data_dir / "spool").rglob("seg-*"))
+
+    def spooled(self) -> float:
+        """What the relays hold: one process says so in /metrics; several each answer for
+        themselves there, so their segments on disk are counted instead."""
+        assert self.server is not None
+        if self.processes == 1:
+            return spool_bytes(self.server.base_url)
+        return sum(path.stat().st_size for path in self.segments() if path.exists())
 
     def clickhouse(self):
         return clickhouse_connect.get_client(
@@ -106,7 +128,7 @@ class Deployment:
 
     def wait_settled(self) -> None:
         assert self.server is not None
-        wait_until(lambda: spool_bytes(self.server.base_url) == 0, 60, "spool never drained")
+        wait_until(lambda: self.spooled() == 0, 60, "spool never drained")
         wait_until(
             lambda: self.grouped() == len(set(self.acknowledged)), 60, "events never grouped"
         )
@@ -157,8 +179,9 @@ class Deployment:
 
 
 @pytest.mark.embedded
-def test_restart_cycles_store_and_group_every_acknowledged_event_exactly_once(tmp_path):
-    deployment = Deployment(tmp_path)
+@pytest.mark.parametrize("processes", [1, 2], ids=["one_process", "two_relay_processes"])
+def test_restart_cycles_store_and_group_every_acknowledged_event_exactly_once(tmp_path, processes):
+    deployment = Deployment(tmp_path, processes)
     try:
         server = deployment.start()
         # Every acknowledged event must be stored: none may be sampled away (a 200 too).
@@ -173,7 +196,7 @@ def test_restart_cycles_store_and_group_every_acknowledged_event_exactly_once(tm
         # 2. SIGINT while the open segment holds acknowledged events: stored on the way out.
         deployment.start(batch_age_s=60)
         deployment.send()
-        assert spool_bytes(deployment.server.base_url) > 0
+        assert deployment.spooled() > 0
         deployment.stop(signal.SIGINT)
         assert deployment.segments() == [], "a graceful stop stores what it acknowledged"
 
@@ -182,6 +205,8 @@ def test_restart_cycles_store_and_group_every_acknowledged_event_exactly_once(tm
         deployment.send()
         deployment.stop(signal.SIGKILL)
         assert deployment.segments(), "the acknowledged events wait in the spool"
+        spools = {segment.parent for segment in deployment.segments()}
+        assert len(spools) == processes, "each relay process holds events in its own spool"
 
         # 4. Replaying, taking new events, and stopped at once (spool not yet drained).
         deployment.start()

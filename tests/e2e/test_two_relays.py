@@ -34,6 +34,8 @@ def relay_process(settings, port: int, data_dir) -> subprocess.Popen:
             "STACKWISE_REDIS_URL": settings.redis_url,
             "STACKWISE_REDIS_NAMESPACE": settings.redis_namespace,
             "STACKWISE_LOG_LEVEL": "WARNING",
+            # Two relay processes, not two supervisors of one per core each.
+            "STACKWISE_RELAY_PROCESSES": "1",
         }
     )
     return subprocess.Popen(

@@ -3,8 +3,8 @@
     ClickHouse   `python -m stackwise clickhouse` (chdb over HTTP), in its own folder
     PostgreSQL   the machine's, a database of the caller's, behind a TcpProxy
     Redis        the machine's, a namespace of the caller's, behind a TcpProxy
-    relays       `python -m stackwise relay`, each with its own data folder (its spool)
-    workers      `python -m stackwise worker`
+    relays       `python -m stackwise relay [--processes N]`, each with its own data folder
+    workers      `python -m stackwise worker [--processes N --threads M]`
 
 Every process can be stopped as a supervisor does (SIGTERM, SIGINT), killed (SIGKILL)
 and started again on the state it left. Cutting a proxy is a real network outage for
@@ -37,6 +37,7 @@ from tests.support.serve_process import ServeProcess
 from tests.support.tcp_proxy import TcpProxy
 
 _WORKER_READY = "worker running"
+_RELAYS_READY = "relay processes on"
 # Tables whose inserted rows are counted per event id (see Deployment._count_inserted_rows).
 INSERT_COUNTED = ("events", "transactions")
 _STOP_TIMEOUT_S = 60.0
@@ -45,8 +46,17 @@ _STOP_TIMEOUT_S = 60.0
 class Service:
     """One relay or worker process, started again on its data folder as often as needed."""
 
-    def __init__(self, name: str, command: str, data_dir: Path, port: int, env: dict[str, str]):
-        self.name, self.command = name, command
+    def __init__(
+        self,
+        name: str,
+        command: str,
+        data_dir: Path,
+        port: int,
+        env: dict[str, str],
+        *,
+        args: tuple[str, ...] = (),
+    ):
+        self.name, self.command, self.args = name, command, args
         self.data_dir, self.port, self.env = data_dir, port, env
         self.process: ServeProcess | None = None
         self.starts = 0
@@ -69,7 +79,7 @@ class Service:
         assert not self.running, f"{self.name} is running already"
         if self.process is not None:
             self._earlier_logs.append(self.process.log)
-        command = [sys.executable, "-m", "stackwise", self.command]
+        command = [sys.executable, "-m", "stackwise", self.command, *self.args]
         self.process = ServeProcess(self.data_dir, self.port, self.env, command)
         self.starts += 1
         if wait:
@@ -82,6 +92,8 @@ class Service:
             raise AssertionError(f"{self.name} exited with {self.process.process.returncode}")
         if self.command == "worker":
             return _WORKER_READY in self.process.log
+        if self.processes > 1 and _RELAYS_READY not in self.process.log:
+            return False  # any one of them may answer /healthz below
         try:
             httpx.get(f"{self.base_url}/healthz", timeout=2)
         except httpx.HTTPError:
@@ -106,6 +118,29 @@ class Service:
         code = self.stop(sig)
         self.start(wait=wait)
         return code
+
+    @property
+    def processes(self) -> int:
+        return int(self.args[self.args.index("--processes") + 1]) if self.args else 1
+
+    def children(self) -> list[psutil.Process]:
+        """The processes this one started and supervises (relays, Dramatiq's), recursively."""
+        assert self.process is not None
+        try:
+            return psutil.Process(self.process.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def spooled_bytes(self) -> float:
+        """What its spools hold: one relay says so in /metrics; several relay processes each
+        answer for themselves there, so their segments on disk are counted instead."""
+        if self.processes == 1:
+            return self.metric("relay_spool_bytes")
+        total = 0
+        for segment in (self.data_dir / "spool").rglob("seg-*"):
+            with contextlib.suppress(FileNotFoundError):
+                total += segment.stat().st_size
+        return total
 
     def metric(self, name: str) -> float:
         """A relay's unlabelled metric, read from /metrics."""
@@ -204,16 +239,30 @@ class Deployment:
         finally:
             client.close()
 
-    def add_relay(self, *, data_dir: Path | None = None, wait: bool = True, **settings) -> Service:
+    def add_relay(
+        self, *, data_dir: Path | None = None, wait: bool = True, processes: int = 1, **settings
+    ) -> Service:
         name = f"relay-{len(self.relays) + 1}"
         data_dir = data_dir or self.root / name
-        service = Service(name, "relay", data_dir, free_port(), self.env(**settings))
+        # One process unless asked (the default of `relay` is one per core).
+        args = ("--processes", str(processes))
+        env = self.env(**settings)
+        service = Service(
+            name, "relay", data_dir, free_port(), env, args=args if processes > 1 else ()
+        )
+        if processes == 1:
+            service.env["STACKWISE_RELAY_PROCESSES"] = "1"
         self.relays.append(service)
         return service.start(wait=wait)
 
-    def add_worker(self, *, wait: bool = True, **settings) -> Service:
+    def add_worker(
+        self, *, wait: bool = True, processes: int = 1, threads: int | None = None, **settings
+    ) -> Service:
         name = f"worker-{len(self.workers) + 1}"
-        service = Service(name, "worker", self.root / name, 0, self.env(**settings))
+        args = ("--processes", str(processes))
+        args += ("--threads", str(threads)) if threads else ()
+        env = self.env(**settings)
+        service = Service(name, "worker", self.root / name, 0, env, args=args)
         self.workers.append(service)
         return service.start(wait=wait)
 
@@ -264,7 +313,7 @@ class Deployment:
         return self.redis_hash_length(f"{self.queue_name}.XQ.msgs")
 
     def spooled_bytes(self) -> float:
-        return sum(relay.metric("relay_spool_bytes") for relay in self.relays)
+        return sum(relay.spooled_bytes() for relay in self.relays)
 
     def audit(self, *args: str) -> subprocess.CompletedProcess:
         """`python -m stackwise audit ARGS` against this deployment, as an operator runs it."""

@@ -45,6 +45,10 @@ class ServeProcess:
                 "STACKWISE_PORT": str(port),
                 "STACKWISE_BATCH_MAX_AGE_S": "0.2",
                 "STACKWISE_LOG_LEVEL": "INFO",
+                # One process unless a test asks for more (the default is one per core):
+                # these tests read the relay's /metrics, which several processes each
+                # answer for themselves.
+                "STACKWISE_RELAY_PROCESSES": "1",
                 **(extra_env or {}),
             }
         )

@@ -69,7 +69,9 @@ def _status(ui_data: UiData, group_id: int) -> str:
     return f"{found[0]['status']}:{found[0]['resolution']}"
 
 
-def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, page, tmp_path):
+def test_list_open_an_issue_resolve_it_merge_another_and_postgres_says_so(
+    ui, ui_data, page, tmp_path
+):
     started = time.monotonic()
     # On 127.0.0.1 nobody but this machine's users can connect: no token asked.
     assert f"stackwise ui: http://127.0.0.1:{ui.port}/\n" in ui.log
@@ -81,6 +83,15 @@ def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, p
 
     title = links.first.inner_text()
     group_id = int(links.first.get_attribute("href").split("=")[1])
+    # Another issue of the same project, to merge into this one.
+    rows = page.locator("tr[data-issue]")
+    projects = [
+        (int(row.get_attribute("data-issue")), row.locator("td").nth(1).inner_text())
+        for row in rows.all()
+    ]
+    same_project = [i for i, p in projects[1:] if p == projects[0][1]]
+    assert same_project, projects
+    other_id = same_project[0]
     assert _status(ui_data, group_id) == "unresolved:None"
     links.first.click()
     expect(page.get_by_role("heading", name=f"#{group_id}")).to_be_visible(timeout=STEP_MS)
@@ -101,8 +112,25 @@ def test_list_open_an_issue_resolve_it_and_postgres_says_resolved(ui, ui_data, p
     assert _status(ui_data, group_id) == "resolved:now"
     expect(page.get_by_text("An internal error occurred")).to_have_count(0)
     _screenshot(page, tmp_path, "3-resolved")
+
+    page.get_by_role("textbox", name="merge these issues into this one").fill(str(other_id))
+    page.get_by_role("button", name="Merge").click()
+    expect(page.get_by_text(f"Merged #{other_id} into #{group_id}")).to_be_visible()
+    with ui_data.stack.pool.connection() as conn:
+        found = reads.issue_detail(conn, other_id)
+    assert found is not None and found[0]["merged_into"] == group_id
+
+    # The other buttons, each checked in PostgreSQL.
+    for button, status in (
+        ("Unresolve", "unresolved:None"),
+        ("Ignore", "ignored:None"),
+        ("Resolve in next release", "resolved:next_release"),
+    ):
+        page.get_by_role("button", name=button, exact=True).click()
+        expect(page.get_by_text(f"Issue {group_id}: {button.lower()} done.")).to_be_visible()
+        assert _status(ui_data, group_id) == status, button
     print(
-        f"browser: list, issue, resolve in {time.monotonic() - started:.1f} s; "
+        f"browser: list, issue, resolve, merge in {time.monotonic() - started:.1f} s; "
         f"screenshots in {tmp_path} and {ARTIFACTS}"
     )
 
@@ -133,3 +161,47 @@ def test_rule_tuning_replays_an_edited_rule_then_saves_it_to_the_project(
     assert get_project(ui_data.stack.pool, slug).config.grouping.fingerprint_rules == RULE
     expect(page.get_by_text("An internal error occurred")).to_have_count(0)
     print(f"browser: rule tuning in {time.monotonic() - started:.1f} s")
+
+
+def _shown_ids(page: Page) -> list[int]:
+    # In one call: the table may be re-rendered between two.
+    return page.locator("tr[data-issue]").evaluate_all(
+        "rows => rows.map(row => Number(row.dataset.issue))"
+    )
+
+
+def _assert_shows(page: Page, expected: list[int]) -> None:
+    """The list re-renders after a filter changes: wait for it to settle on `expected`."""
+    deadline = time.monotonic() + STEP_MS / 1000
+    while _shown_ids(page) != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert _shown_ids(page) == expected
+
+
+def _expected_ids(ui_data: UiData, **filters) -> list[int]:
+    with ui_data.stack.pool.connection() as conn:
+        return [row["id"] for row in reads.search_issues(conn, reads.IssueSearch(**filters))]
+
+
+def test_the_list_filters_and_sorts_as_the_issue_store_does(ui, ui_data, page, tmp_path):
+    page.goto(f"http://127.0.0.1:{ui.port}/")
+    expect(page.locator("a.sw-issue-link").first).to_be_visible(timeout=FIRST_LOAD_MS)
+    assert _shown_ids(page) == _expected_ids(ui_data, status="unresolved")
+
+    page.get_by_label("sort by").select_option("events")
+    expected = _expected_ids(ui_data, status="unresolved", sort="events")
+    assert expected != _expected_ids(ui_data, status="unresolved"), "a sort that changes nothing"
+    _assert_shows(page, expected)
+
+    page.get_by_label("status").select_option(label="--")  # every status
+    page.get_by_label("level").select_option("warning")
+    expected = _expected_ids(ui_data, level="warning", sort="events")
+    assert expected, "the seeded data has warnings"
+    _assert_shows(page, expected)
+
+    word = page.locator("a.sw-issue-link").first.inner_text().split(":")[0]
+    page.get_by_label("search").fill(word)
+    page.get_by_label("search").press("Enter")
+    expected = _expected_ids(ui_data, level="warning", sort="events", text=word)
+    _assert_shows(page, expected)
+    _screenshot(page, tmp_path, "5-filtered-list")
