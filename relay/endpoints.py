@@ -1,8 +1,10 @@
 """Sentry's ingestion endpoints: envelope, legacy store, browser security reports.
 
-Each handler reads the body, authenticates, parses, lets the policy (quotas, spike
-protection, filters, sampling) decide, normalizes and spools, and answers only once
-the spool has the records on disk. Errors are RelayErrors, answered in `app`.
+Each handler reads the body, authenticates, frames the envelope, lets the quotas and
+spike protection decide, spools the items as sent, and answers only once the spool has
+them on disk (the fast acknowledge path: filters, sampling, normalization and scrubbing
+run after the answer, in the flush stage, see `process`). Errors are RelayErrors,
+answered in `app`.
 """
 
 from __future__ import annotations
@@ -133,9 +135,8 @@ async def _accept(
     except SpoolUnavailable as e:
         raise Unavailable(f"{e}; retry later", retry_after_s=10) from e
     metrics = deps.metrics
-    metrics.count_items("accepted", result.accepted)
+    # Accepted and invalid items are counted once processed (the flusher).
     metrics.count_items("ignored", result.ignored)
-    # Invalid items are among the outcomes: counting them by item type too counted them twice.
     for (outcome, _, category), quantity in result.outcomes.items():
         metrics.items.labels(category, outcome).inc(quantity)
     headers = dict(CORS_HEADERS)
@@ -187,8 +188,6 @@ async def store(request: Request, project_id: int) -> HTTPResponse:
     result = await _decide_and_ingest(
         request, project=project, key=key, envelope=store_envelope(body), received_at=received_at
     )
-    if result.invalid:
-        raise BadRequest("the event could not be read")
     return await _accept(request, "store", result)
 
 

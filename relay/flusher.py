@@ -1,13 +1,21 @@
 """Sealed spool segments -> ClickHouse -> the workers' queue, then off the disk.
 
-Each segment is one batch. Its ClickHouse insert carries the segment's unique
-deduplication token, so replaying a segment after a crash (inserted, not yet
-deleted) stores nothing twice; the workers' message is idempotent too. Any
-failure to store leaves the segment on disk and is retried with backoff: the relay
-keeps accepting into the spool until it is full. A record no row can be built from
-(a bug, since items are checked at the door) must not stall everything after it: it
-is set aside in the spool's quarantine folder, with an `invalid`/`internal` outcome,
-and the rest of its segment is stored.
+Each segment is one batch. Its envelope records (what requests acknowledged, as sent)
+are processed first (`process`: normalization, scrubbing, filters, sampling and their
+outcomes), here, after the acknowledgement, so every process layout that flushes a
+spool processes it. The decisions that could come out differently on a replay
+(sampling's memory of signatures) are kept beside the segment before anything is
+stored, so a replay after a crash stores exactly what the first attempt did.
+Records spooled by relays before the fast acknowledge path are stored as they are.
+
+A segment's ClickHouse insert carries its unique deduplication token, so replaying
+a segment after a crash (inserted, not yet deleted) stores nothing twice; the
+workers' message is idempotent too. Any failure to store leaves the segment on disk
+and is retried with backoff: the relay keeps accepting into the spool until it is
+full. A record no row can be built from, or an envelope record processing fails on
+(a bug), must not stall everything after it: it is set aside in the spool's
+quarantine folder, with an `invalid`/`internal` outcome, and the rest of its
+segment is stored.
 """
 
 from __future__ import annotations
@@ -28,15 +36,11 @@ from core.wire import EventBatch, EventColumns, QueuedEvent, encode_batch
 from relay.ledger import LEDGER_INSERT_SETTINGS, Ledger
 from relay.metrics import RelayMetrics
 from relay.normalize import SECURITY_TYPES
+from relay.process import Processed, internal_outcomes, process_records
 from relay.records import SpoolRecord, decode_record, encode_record
+from relay.sampling import SeenSignatures
 from relay.spool import Segment, Spool
-from relay.tables import (
-    RelayOutcome,
-    attachment_rows,
-    encode_outcome,
-    outcome_rows,
-    session_rows,
-)
+from relay.tables import attachment_rows, outcome_rows, session_rows
 from relay.write import EventRows, TransactionRows
 
 log = logging.getLogger(__name__)
@@ -62,10 +66,20 @@ class BatchSink:
 
 
 class Flusher:
-    def __init__(self, spool: Spool, sink: BatchSink, metrics: RelayMetrics) -> None:
+    def __init__(
+        self,
+        spool: Spool,
+        sink: BatchSink,
+        metrics: RelayMetrics,
+        *,
+        seen: SeenSignatures | None = None,
+    ) -> None:
         self.spool = spool
         self.sink = sink
         self.metrics = metrics
+        # Dynamic sampling's memory of the signatures this process kept.
+        self.seen = seen if seen is not None else SeenSignatures()
+        self._processed: tuple[Segment, Processed] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="relay-flusher", daemon=True)
         self._client: Client | None = None
@@ -119,7 +133,8 @@ class Flusher:
 
     def flush(self, segment: Segment) -> None:
         started = time.perf_counter()
-        records = [decode_record(body) for body in segment.read_records()]
+        processed = self._process(segment)
+        records = processed.records
         try:
             built = self._build(segment, records)
         except Exception as e:  # no I/O above: some record can never become a row
@@ -140,9 +155,40 @@ class Flusher:
             self.sink.wait_for_queue_room()
             self.sink.enqueue_batch(encode_batch(built.batch))
         self.spool.remove(segment)
+        self._processed = None
         for table_name, table in built.tables:
             self.metrics.stored.labels(table_name).inc(table.num_rows)
+        self.metrics.count_items("accepted", processed.accepted)
+        for (outcome, _, category), quantity in processed.outcomes.items():
+            self.metrics.items.labels(category, outcome).inc(quantity)
         self.metrics.record_flush(rows=len(records), seconds=time.perf_counter() - started)
+
+    def _process(self, segment: Segment) -> Processed:
+        """The segment's records, envelope records processed, with the decisions a replay
+        could not repeat kept on disk first.
+        A retry of the same segment (storage was down) reuses the first processing."""
+        if self._processed is not None and self._processed[0] == segment:
+            return self._processed[1]
+        records = [decode_record(body) for body in segment.read_records()]
+        decided = self.spool.decisions(segment)
+        processed = process_records(records, self.seen, decided)
+        if processed.failed:
+            failed = [encode_record(r) for r in processed.failed]
+            self.spool.quarantine(segment, failed, suffix=".unprocessed")
+            self.metrics.quarantined_records_total.inc(len(processed.failed))
+            for record in processed.failed:
+                processed.records += internal_outcomes(record)
+        try:
+            if processed.failed:
+                self.spool.replace(segment, [encode_record(r) for r in processed.records])
+            elif processed.remembered and processed.remembered != decided:
+                self.spool.keep_decisions(segment, processed.remembered)
+        except OSError as e:
+            # A full disk must not stop the flush that frees it: store what was decided
+            # (a replay could then judge a sampled event anew, nothing more).
+            log.warning("could not keep %s's processing on disk: %s", segment.path.name, e)
+        self._processed = (segment, processed)
+        return processed
 
     def _build(self, segment: Segment, records: list[SpoolRecord]) -> _Built:
         """Every row, the ledger's account and the workers' batch, without any I/O."""
@@ -204,7 +250,7 @@ class Flusher:
                 good.append(record)
         self.spool.quarantine(segment, [encode_record(record) for record in bad])
         self.metrics.quarantined_records_total.inc(len(bad))
-        return good + [_internal_outcome(record) for record in bad]
+        return good + [outcome for record in bad for outcome in internal_outcomes(record)]
 
     @staticmethod
     def _transactions(records: list[SpoolRecord]):
@@ -235,24 +281,6 @@ def _account_sessions(ledger: Ledger, sessions: pa.Table) -> None:
     received = sessions.column("received_at").to_pylist()
     for project_id, moment in zip(projects, received, strict=True):
         ledger.add(project_id, moment.timestamp(), "session")
-
-
-def _internal_outcome(record: SpoolRecord) -> SpoolRecord:
-    category = {"event": "error", "sessions": "session"}.get(record.kind, record.kind)
-    outcome = RelayOutcome(
-        timestamp=record.received_at,
-        outcome="invalid",
-        reason="internal",
-        category=category,
-        quantity=1,
-    )
-    return SpoolRecord(
-        kind="outcome",
-        project_id=record.project_id,
-        event_id="",
-        received_at=record.received_at,
-        payload=encode_outcome(outcome),
-    )
 
 
 def _category(event_type: str) -> str:

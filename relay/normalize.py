@@ -68,10 +68,12 @@ def parse_timestamp(value: Any) -> float | None:
         return float(value)
     if isinstance(value, str):
         text = value.strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
+        # RFC 3339 is what SDKs send: skip the number attempt (its exception costs more).
+        if "-" not in text[1:] or "T" not in text:
+            try:
+                return float(text)
+            except ValueError:
+                pass
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:

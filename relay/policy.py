@@ -1,8 +1,9 @@
 """Per request: which categories a project may send now, and how its events are sampled.
 
-Assembles the stages that decide before anything is stored: quotas (per project and
-key, shared through Redis), spike protection (a project far above its trailing hour
-is capped), inbound filters and dynamic sampling (decided per event in `ingest`).
+Assembles what is decided before the answer: quotas (per project and key, shared
+through Redis) and spike protection (a project far above its trailing hour is capped);
+and what the request hands on to the stage that processes its items after the answer
+(`process`): the project's inbound filters and dynamic sampling's current rate.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from core.project_config import (
 )
 from relay.filters import any_enabled
 from relay.quotas import Quota, QuotaLimiter, Refusal, quotas_for
-from relay.sampling import SeenSignatures, sample_rate
+from relay.sampling import sample_rate
 from relay.scrub import DEFAULT_SCRUBBING
 from relay.volume import VolumeTracker
 
@@ -49,12 +50,11 @@ def connect_policy_redis(url: str) -> aioredis.Redis:
 
 @dataclass(frozen=True)
 class RequestPolicy:
-    """What `ingest` needs to decide about each item of one request."""
+    """What `ingest` decides with, and hands on to `process`, for one request."""
 
     refused: dict[str, Refusal] = field(default_factory=dict)
     filters: FilterSettings | None = None
     sample_rate: float = 1.0
-    seen: SeenSignatures | None = None
     client_ip: str | None = None
     trace_id: str | None = None
     scrubbing: ScrubbingSettings = DEFAULT_SCRUBBING
@@ -66,7 +66,6 @@ class Policy:
     namespace: str
     limiter: QuotaLimiter = field(init=False)
     volume: VolumeTracker = field(init=False)
-    seen: SeenSignatures = field(default_factory=SeenSignatures)
     _quotas: dict[tuple[int, str, int], list[Quota]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -141,7 +140,6 @@ class Policy:
             refused=refused,
             filters=config.filters if any_enabled(config.filters) else None,
             sample_rate=sample_rate(config.sampling, self.volume.per_minute(project_id)),
-            seen=self.seen,
             client_ip=client_ip,
             trace_id=trace_id,
             scrubbing=config.scrubbing,

@@ -34,11 +34,17 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 log = logging.getLogger(__name__)
 
 _FRAME_HEADER = struct.Struct("<II")
 _OPEN_SUFFIX = ".open"
 _SEALED_SUFFIX = ".sealed"
+_STAGING_PREFIX = "staging-"
+_DECISIONS_PREFIX = "decisions-"
+_encode_decisions = msgspec.msgpack.Encoder().encode
+_decode_decisions = msgspec.msgpack.Decoder(list[tuple[int, int, bool]]).decode
 
 
 class SpoolUnavailable(RuntimeError):
@@ -129,7 +135,13 @@ class Spool:
         return id_file.read_text().strip()
 
     def _recover(self) -> None:
+        for staging in self.directory.glob(f"{_STAGING_PREFIX}*"):
+            staging.unlink()  # a replacement cut short: the segment itself is intact
         segments = sorted(self.directory.glob("seg-*"), key=lambda p: p.name)
+        stems = {path.name.split(".")[0] for path in segments}
+        for decisions in self.directory.glob(f"{_DECISIONS_PREFIX}*"):
+            if decisions.name.removeprefix(_DECISIONS_PREFIX) not in stems:
+                decisions.unlink()  # its segment was stored and removed
         for found in segments:
             sequence = _sequence_of(found)
             self._next_sequence = max(self._next_sequence, sequence + 1)
@@ -237,11 +249,7 @@ class Spool:
         self._open_bytes = 0
         self._open_since = time.monotonic()
         # The new directory entry must survive a crash too.
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        self._sync_directory()
 
     def tick(self) -> None:
         """Seal the open segment if it is old enough (called by a timer on the event loop)."""
@@ -270,17 +278,74 @@ class Spool:
     def remove(self, segment: Segment) -> None:
         size = segment.path.stat().st_size
         segment.path.unlink()
+        # After the segment: a crash between the two leaves an orphan, removed at start-up.
+        self._decisions_path(segment).unlink(missing_ok=True)
         with self._bytes_lock:
             self._bytes_on_disk -= size
 
-    def quarantine(self, segment: Segment, records: list[bytes]) -> None:
+    def replace(self, segment: Segment, records: list[bytes]) -> None:
+        """Make `records` the segment's content, atomically and durably (the flusher's
+        processed records, when a replay could not recompute them). Name and token stay."""
+        data = b"".join(frame(record) for record in records)
+        # Not `seg-*`: a crash before the rename leaves nothing recovery would replay.
+        staging = self.directory / f"{_STAGING_PREFIX}{segment.path.name}"
+        try:
+            with open(staging, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError:
+            staging.unlink(missing_ok=True)  # a full disk: leave the space to the flush
+            raise
+        old_size = segment.path.stat().st_size
+        os.replace(staging, segment.path)
+        self._sync_directory()
+        with self._bytes_lock:
+            self._bytes_on_disk += len(data) - old_size
+
+    def _decisions_path(self, segment: Segment) -> Path:
+        # Not `seg-*`: recovery never takes it for a segment.
+        return self.directory / f"{_DECISIONS_PREFIX}{segment.path.name.split('.')[0]}"
+
+    def keep_decisions(self, segment: Segment, decisions: dict[tuple[int, int], bool]) -> None:
+        """Keep, durably and beside the segment, decisions its processing cannot repeat."""
+        data = _encode_decisions([(r, i, kept) for (r, i), kept in decisions.items()])
+        path = self._decisions_path(segment)
+        staging = self.directory / f"{_STAGING_PREFIX}{path.name}"
+        try:
+            with open(staging, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError:
+            staging.unlink(missing_ok=True)
+            raise
+        os.replace(staging, path)
+        self._sync_directory()
+
+    def decisions(self, segment: Segment) -> dict[tuple[int, int], bool]:
+        """What `keep_decisions` kept for this segment (empty when nothing was)."""
+        try:
+            data = self._decisions_path(segment).read_bytes()
+        except FileNotFoundError:
+            return {}
+        return {(r, i): kept for r, i, kept in _decode_decisions(data)}
+
+    def _sync_directory(self) -> None:
+        dir_fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def quarantine(self, segment: Segment, records: list[bytes], *, suffix: str = "") -> None:
         """Keep records the flusher cannot store, durably, beside the spool, for an operator
-        (`quarantine/<segment>`, the spool's frame format)."""
+        (`quarantine/<segment><suffix>`, the spool's frame format)."""
         if not records:
             return
         folder = self.directory / "quarantine"
         folder.mkdir(exist_ok=True)
-        path = folder / segment.path.name
+        path = folder / (segment.path.name + suffix)
         with open(path, "wb") as out:
             out.write(b"".join(frame(record) for record in records))
             out.flush()

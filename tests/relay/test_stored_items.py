@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import time
 import uuid
 
 from tests.relay.conftest import CORPUS, PROJECT_ID, send_fixture, wait_for_rows
@@ -235,7 +236,13 @@ def test_an_invalid_item_is_counted_once_in_the_relays_metrics(relay):
         headers={"X-Sentry-Auth": f"Sentry sentry_key={PUBLIC_KEY}"},
     )
     assert response.status_code == 200
-    after = _item_metric(relay, "error", "invalid") + _item_metric(relay, "event", "invalid")
+    # Items are processed after the answer: the segment's counts land together once stored.
+    deadline = time.monotonic() + 20
+    while True:
+        after = _item_metric(relay, "error", "invalid") + _item_metric(relay, "event", "invalid")
+        if after > before or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert after - before == 1
 
 
@@ -278,3 +285,30 @@ def test_malformed_sessions_and_client_reports_are_invalid_items_and_nothing_sta
         == 1
     )
     assert wait_for_rows(relay, sql, before + len(malformed)) == before + len(malformed)
+
+
+def test_store_answers_400_only_for_what_relay_refuses_before_answering(relay):
+    """Like Relay's store endpoint: a body that is no JSON object, or whose event id is
+    not one, is a 400; what fails later (an event past its retention) is answered with
+    its id and becomes an `invalid` outcome."""
+    from tests.relay.conftest import PUBLIC_KEY
+
+    headers = {"X-Sentry-Auth": f"Sentry sentry_key={PUBLIC_KEY}", "Content-Type": "text/plain"}
+    url = f"/api/{PROJECT_ID}/store/"
+    for body in (b"{not json", b"[1, 2]", b'{"event_id": "not-an-id", "message": "m"}'):
+        response = relay.http.post(url, content=body, headers=headers)
+        assert response.status_code == 400, body
+        assert "detail" in response.json()
+    sql = (
+        "SELECT sum(quantity) FROM outcomes WHERE outcome = 'invalid' AND reason = 'timestamp' "
+        f"AND category = 'error' AND project_id = {PROJECT_ID}"
+    )
+    before = relay.stack.clickhouse().query(sql).result_rows[0][0] or 0
+    event_id = uuid.uuid4().hex
+    too_old = json.dumps(
+        {"event_id": event_id, "message": "ancient", "timestamp": time.time() - 400 * 86400}
+    )
+    response = relay.http.post(url, content=too_old.encode(), headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {"id": event_id}
+    assert wait_for_rows(relay, sql, before + 1) == before + 1
