@@ -24,11 +24,16 @@ def _base(frame: pl.DataFrame, title: str, height: int = HEIGHT) -> alt.Chart:
 def time_axis(field: str, title: str | None = None) -> alt.X:
     """A UTC time axis, 24-hour clock: dates alone for a `day` field."""
     clock = "%Y-%m-%d" if field == "day" else "%Y-%m-%d %H:%M"
+    # A label expression, not `format`: Vega-Lite renders `formatType="utc"` with its
+    # default 12-hour multi-format and ignores the format string.
+    # Day ticks for daily data: hourly ticks would repeat each date.
+    ticks = {"tickCount": {"interval": "day", "step": 1}} if field == "day" else {}
+    axis = alt.Axis(labelExpr=f"utcFormat(datum.value, '{clock}')", labelAngle=-30, **ticks)
     return alt.X(
         f"{field}:T",
         title=f"{title or field} ({TIME_ZONE})",
         scale=alt.Scale(type="utc"),
-        axis=alt.Axis(format=clock, formatType="utc", labelAngle=-30),
+        axis=axis,
     )
 
 
