@@ -502,11 +502,13 @@ def main() -> int:
 
 def run_all(args: argparse.Namespace, work: Path, env: dict[str, str], templates: Path) -> int:
     drain_timeout_s = args.drain_timeout
-    target = start_serve(work, env, None, 18911)
+    # One relay process: the baseline the second leg's processes are compared with (serve's
+    # own default is one per core).
+    target = start_serve(work, env, 1, 18911)
     try:
         run_wrk(target, templates, 3, args.connections)  # warm up, not counted
         sustained = measure(target, templates, args.seconds, args.connections, drain_timeout_s)
-        describe("serve, sustained", sustained)
+        describe("serve --processes 1, sustained", sustained)
         burst = None
         if not args.no_burst:
             connections = find_burst_connections(
