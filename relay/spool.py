@@ -287,19 +287,8 @@ class Spool:
         """Make `records` the segment's content, atomically and durably (the flusher's
         processed records, when a replay could not recompute them). Name and token stay."""
         data = b"".join(frame(record) for record in records)
-        # Not `seg-*`: a crash before the rename leaves nothing recovery would replay.
-        staging = self.directory / f"{_STAGING_PREFIX}{segment.path.name}"
-        try:
-            with open(staging, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError:
-            staging.unlink(missing_ok=True)  # a full disk: leave the space to the flush
-            raise
         old_size = segment.path.stat().st_size
-        os.replace(staging, segment.path)
-        self._sync_directory()
+        self._write_durably(segment.path, data)
         with self._bytes_lock:
             self._bytes_on_disk += len(data) - old_size
 
@@ -310,7 +299,12 @@ class Spool:
     def keep_decisions(self, segment: Segment, decisions: dict[tuple[int, int], bool]) -> None:
         """Keep, durably and beside the segment, decisions its processing cannot repeat."""
         data = _encode_decisions([(r, i, kept) for (r, i), kept in decisions.items()])
-        path = self._decisions_path(segment)
+        self._write_durably(self._decisions_path(segment), data)
+
+    def _write_durably(self, path: Path, data: bytes) -> None:
+        """Replace `path` with `data`: fsynced under a staging name, then renamed."""
+        # The staging name is not `seg-*`: a crash before the rename leaves nothing that
+        # recovery would replay.
         staging = self.directory / f"{_STAGING_PREFIX}{path.name}"
         try:
             with open(staging, "wb") as out:
@@ -318,7 +312,7 @@ class Spool:
                 out.flush()
                 os.fsync(out.fileno())
         except OSError:
-            staging.unlink(missing_ok=True)
+            staging.unlink(missing_ok=True)  # a full disk: leave the space to the flush
             raise
         os.replace(staging, path)
         self._sync_directory()
