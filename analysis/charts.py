@@ -27,8 +27,8 @@ def time_axis(field: str, title: str | None = None) -> alt.X:
     # A label expression, not `format`: Vega-Lite renders `formatType="utc"` with its
     # default 12-hour multi-format and ignores the format string.
     # Day ticks for daily data: hourly ticks would repeat each date.
-    ticks = {"tickCount": {"interval": "day", "step": 1}} if field == "day" else {}
-    axis = alt.Axis(labelExpr=f"utcFormat(datum.value, '{clock}')", labelAngle=-30, **ticks)
+    ticks = alt.TickCount({"interval": "day", "step": 1}) if field == "day" else alt.Undefined
+    axis = alt.Axis(labelExpr=f"utcFormat(datum.value, '{clock}')", labelAngle=-30, tickCount=ticks)
     return alt.X(
         f"{field}:T",
         title=f"{title or field} ({TIME_ZONE})",
