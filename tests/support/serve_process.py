@@ -7,13 +7,14 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import psutil
+
+from tests.support.child_output import ChildOutput
 
 _DSN_LINE = re.compile(r"demo project DSN: (\S+)")
 
@@ -53,7 +54,6 @@ class ServeProcess:
             }
         )
         self.env = env
-        self.output: list[str] = []
         self.process = subprocess.Popen(
             command or PYTHON_SERVE,
             env=env,
@@ -64,17 +64,11 @@ class ServeProcess:
             # A process group of its own, as in a terminal: `interrupt_group` is Ctrl-C.
             start_new_session=own_group,
         )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
+        self._output = ChildOutput(self.process)
 
     @property
     def log(self) -> str:
-        return "".join(self.output)
+        return self._output.text
 
     def dsn(self) -> str | None:
         match = _DSN_LINE.search(self.log)
@@ -99,7 +93,7 @@ class ServeProcess:
 
     def wait_exit(self, timeout_s: float = 60) -> int:
         code = self.process.wait(timeout_s)
-        self._reader.join(5)
+        self._output.wait_closed(5)
         if self.process.stdout is not None:
             self.process.stdout.close()
         return code
@@ -135,7 +129,7 @@ class ServeProcess:
             self.process.wait()
             raise AssertionError(f"serve did not stop on signal {sig}:\n{self.log}") from None
         finally:
-            self._reader.join(5)
+            self._output.wait_closed(5)
             if self.process.stdout is not None:
                 self.process.stdout.close()
 

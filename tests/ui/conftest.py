@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -39,6 +38,7 @@ from tests.conftest import (
     make_settings,
     open_test_stack,
 )
+from tests.support.child_output import ChildOutput
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 OPTIONS = {"events": 300, "days": 3, "root_causes": 20, "seed": 5}
@@ -112,18 +112,11 @@ class UiProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        self.output: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
+        self._output = ChildOutput(self.process)
 
     @property
     def log(self) -> str:
-        return "".join(self.output)
+        return self._output.text
 
     def wait_listening(self, timeout_s: float = 60.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -143,6 +136,6 @@ class UiProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-        self._reader.join(timeout=5)
+        self._output.wait_closed(5)
         assert self.process.stdout is not None
         self.process.stdout.close()
