@@ -1,9 +1,12 @@
 """What the AI features know about an issue: its PostgreSQL row and a few events.
 
-Two round trips per issue, whatever its size: one PostgreSQL query for the
-group, its project's configuration and the groups merged into it; one
-ClickHouse query for its latest events (promoted columns for up to
-`SAMPLE_EVENTS`, payloads for the newest `PAYLOAD_EVENTS` only).
+Three round trips per issue, whatever its size: one PostgreSQL query for the
+group, its project's configuration and the groups merged into it; one for the ids
+of its newest `SAMPLE_EVENTS` events (its occurrences, by index); one ClickHouse
+query for those events by id, within the span of their timestamps (promoted
+columns for all, payloads for the newest `PAYLOAD_EVENTS` only). ClickHouse
+orders events by day and event id, not by issue: asking it for an issue's latest
+events scanned the whole day's assignments, once per new issue.
 """
 
 from __future__ import annotations
@@ -109,17 +112,12 @@ FROM (
         WHERE project_id = {project:UInt64}
           AND timestamp BETWEEN toDateTime64({start:Float64}, 3)
                             AND toDateTime64({end:Float64}, 3)
+          AND event_id IN {ids:Array(UUID)}
     ) AS p ON p.event_id = e.event_id
     WHERE e.project_id = {project:UInt64}
       AND e.timestamp BETWEEN toDateTime64({start:Float64}, 3)
                           AND toDateTime64({end:Float64}, 3)
-      AND e.event_id IN (
-          SELECT event_id FROM event_groups
-          WHERE project_id = {project:UInt64} AND group_id IN {groups:Array(UInt64)}
-            AND timestamp BETWEEN toDateTime64({start:Float64}, 3)
-                              AND toDateTime64({end:Float64}, 3)
-          ORDER BY timestamp DESC
-          LIMIT {sample:UInt32})
+      AND e.event_id IN {ids:Array(UUID)}
     ORDER BY ts DESC
     LIMIT 1 BY event_id
 )
@@ -134,15 +132,20 @@ def load_sample_events(
     sample: int = SAMPLE_EVENTS,
     payloads: int = PAYLOAD_EVENTS,
 ) -> list[SampleEvent]:
-    """The issue's latest events, newest first, in one ClickHouse query."""
+    """The issue's latest events, newest first: their ids from PostgreSQL, their columns
+    in one ClickHouse query."""
+    with ctx.stack.pool.connection() as conn:
+        latest = reads.latest_occurrences(conn, list(group.member_ids), sample)
+    if not latest:
+        return []
+    times = [ts for _, ts in latest]
     result = ctx.clickhouse().query(
         _EVENTS_SQL,
         parameters={
             "project": group.project_id,
-            "groups": list(group.member_ids),
-            "start": group.window_start.timestamp() - _WINDOW_PAD_S,
-            "end": group.window_end.timestamp() + _WINDOW_PAD_S,
-            "sample": sample,
+            "ids": [event_id for event_id, _ in latest],
+            "start": min(times) - _WINDOW_PAD_S,
+            "end": max(times) + _WINDOW_PAD_S,
             "payloads": payloads,
         },
     )

@@ -17,10 +17,9 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
-import openai
 
 from core.project_config import AISettings
 from core.settings import Settings
@@ -37,6 +36,9 @@ OPENAI_BASE_URL = "https://api.openai.com/v1"
 OPENAI_EMBEDDING_MODEL = "text-embedding-3-small"
 # Local servers ignore the key, but the client refuses to start without one.
 UNUSED_API_KEY = "unused"
+
+if TYPE_CHECKING:
+    import openai
 
 NOT_CONFIGURED_MESSAGE = (
     "no AI endpoint is configured: set STACKWISE_OPENAI_BASE_URL to an OpenAI-compatible "
@@ -157,6 +159,10 @@ class Provider:
     def __init__(self, endpoint: Endpoint, options: AIOptions = DEFAULT_OPTIONS) -> None:
         self.endpoint = endpoint
         self.options = options
+        # Imported here: the client takes a second of CPU to import, and most workers
+        # analyze issues without a model (similarity alone) and never need it.
+        import openai
+
         self._client = openai.OpenAI(
             base_url=endpoint.base_url,
             api_key=endpoint.api_key,
@@ -224,6 +230,8 @@ class Provider:
         )
 
     def _with_retries(self, call: Callable[[], T]) -> tuple[T, int, float]:
+        import openai
+
         started = time.perf_counter()
         for attempt in range(1, self.options.max_attempts + 1):
             try:
@@ -254,6 +262,8 @@ class Provider:
 
 
 def _translate(error: openai.APIError, attempt: int) -> ProviderError | MalformedAnswer:
+    import openai
+
     # APITimeoutError subclasses APIConnectionError: test it first.
     if isinstance(error, openai.APITimeoutError):
         return ProviderTimeout("no answer within the client timeout", attempts=attempt)

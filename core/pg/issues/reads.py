@@ -86,6 +86,21 @@ def issue_with_members(conn: DbConnection, group_id: int) -> Row | None:
     return conn.execute(_ISSUE_WITH_MEMBERS_SQL, (group_id,)).fetchone()
 
 
+def latest_occurrences(
+    conn: DbConnection, group_ids: list[int], limit: int
+) -> list[tuple[str, float]]:
+    """The newest events of these issues, newest first: (event id as 32 hex digits, the
+    event's timestamp in epoch seconds). Served by the (group_id, occurred_at) index, so
+    it costs the same for an issue of ten events as for one of ten million."""
+    rows = conn.execute(
+        "SELECT replace(event_id::text, '-', '') AS event_id, "
+        "extract(epoch FROM occurred_at)::float8 AS ts FROM error_occurrences "
+        "WHERE group_id = ANY(%s) ORDER BY occurred_at DESC LIMIT %s",
+        (group_ids, limit),
+    ).fetchall()
+    return [(row["event_id"], row["ts"]) for row in rows]
+
+
 def list_issues(
     conn: DbConnection, *, project_id: int | None, status: str | None, limit: int
 ) -> list[Row]:
