@@ -1,9 +1,10 @@
 """Per-stage CPU of `serve` under load, for `just bench e2e --profile`.
 
 Two views of the same span:
-- threads: user + system CPU of every thread of `serve` (by thread name: the relay's
-  event loop, the flusher, the Dramatiq worker threads, chdb's own native threads) and of
-  the processes below it (embedded PostgreSQL, Redis), from /proc;
+- threads: user + system CPU of every thread of `serve` (the relay's event loop, the
+  flusher, the Dramatiq threads by their Python names, which py-spy reads; chdb's own
+  native threads by their names in /proc) and of the processes below it (embedded
+  PostgreSQL, Redis), from /proc;
 - stages: py-spy samples of serve's Python threads (raw, collapsed stacks), each sample
   charged to the first pipeline stage found walking its stack from the thread's root, so
   a JSON decode inside the worker counts as the worker's.
@@ -12,6 +13,7 @@ Two views of the same span:
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -45,19 +47,49 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+# Python threads by the name Python gave them; what each does in serve.
+_PYTHON_THREADS = {
+    "MainThread": "relay event loop (HTTP, auth, envelope, quotas)",
+    "relay-flusher": "relay flusher (processing, ClickHouse insert, enqueue)",
+    "Thread": "Dramatiq consumers and workers (grouping)",
+    "uvloop": "relay spool writes (executor threads)",
+}
+
+
+def python_thread_names(pid: int) -> dict[int, str]:
+    """Native thread id -> the thread's Python name, read by py-spy."""
+    dump = subprocess.run(
+        ["py-spy", "dump", "--pid", str(pid)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    pattern = r'^Thread (\d+) \((?:idle|active)\): "([^"]+)"'
+    return {int(m.group(1)): m.group(2) for m in re.finditer(pattern, dump, re.M)}
+
+
 def thread_cpu_s(pid: int) -> dict[str, float]:
-    """CPU seconds per thread family of `pid` (threads of one name summed)."""
+    """CPU seconds per thread family of `pid` (threads of one name summed).
+
+    Python threads are named by Python, not by /proc: chdb renames every thread that
+    calls into it ("Unknown"), so /proc alone would charge the flusher's and the
+    workers' own Python work to the embedded ClickHouse."""
+    python_names = python_thread_names(pid)
     found: Counter[str] = Counter()
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             stat = (task / "stat").read_text()
         except OSError:
             continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        family = _thread_family(name)
-        # Python's threads keep the process's name; the others are the embedded engine's.
-        label = "Python threads (relay, flusher, workers)" if family == "python" else family
+        python_name = python_names.get(int(task.name))
+        if python_name is not None:
+            family = _thread_family(python_name.split(" ")[0])
+            label = f"Python: {_PYTHON_THREADS.get(family, family)}"
+        else:
+            native = _thread_family(stat[stat.index("(") + 1 : stat.rindex(")")])
+            label = f"chdb: {native}"
         found[label] += (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
     return dict(found)
 
@@ -123,7 +155,7 @@ def classify(stack: str) -> str:
 
 def print_profile(stages: Counter[str], cpu: dict[str, float], events: int) -> None:
     total_samples = sum(stages.values()) or 1
-    serve_cpu_s = sum(v for k, v in cpu.items() if k.startswith("serve:"))
+    serve_cpu_s = sum(v for k, v in cpu.items() if k.startswith("serve thread"))
     print(f"per-stage share of serve's Python samples ({total_samples:,} samples):")
     for stage, samples in stages.most_common():
         share = samples / total_samples
@@ -133,6 +165,6 @@ def print_profile(stages: Counter[str], cpu: dict[str, float], events: int) -> N
         if seconds >= 0.05:
             print(f"  {seconds * 1000 / max(1, events):6.3f} CPU-ms/event  {name}")
     print(
-        f"  ({serve_cpu_s:.1f} CPU-s in serve's threads in all; threads not named python are "
-        "the embedded ClickHouse's: chdb's queries, inserts and merges)"
+        f"  ({serve_cpu_s:.1f} CPU-s in serve's threads in all; a Python thread's time includes "
+        "the chdb calls it makes (queries, inserts); chdb's own threads merge and read)"
     )
