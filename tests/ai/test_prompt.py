@@ -31,8 +31,6 @@ def group_row(**overrides) -> GroupRow:
         "ai_summary": None,
         "config": ProjectConfig(),
         "member_ids": (7,),
-        "window_start": datetime(2025, 3, 1, 9, 30, tzinfo=UTC),
-        "window_end": datetime(2025, 3, 2, 17, 5, tzinfo=UTC),
     }
     return GroupRow(**(values | overrides))
 

@@ -22,7 +22,7 @@ from workers.context import WorkerContext
 
 SAMPLE_EVENTS = 200
 PAYLOAD_EVENTS = 5
-# Event and group timestamps are stored at different precisions: pad the window.
+# Occurrences keep microseconds, ClickHouse milliseconds: pad the span of the ids' times.
 _WINDOW_PAD_S = 2.0
 
 
@@ -43,8 +43,6 @@ class GroupRow:
     config: ProjectConfig
     # This group and the groups merged into it: their events are this issue's events.
     member_ids: tuple[int, ...]
-    window_start: datetime
-    window_end: datetime
 
 
 @dataclass(frozen=True)
@@ -91,8 +89,6 @@ def load_group(ctx: WorkerContext, group_id: int) -> GroupRow | None:
         ai_summary=row["ai_summary"],
         config=parse_config(row["config"]),
         member_ids=tuple(row["member_ids"]),
-        window_start=row["window_start"],
-        window_end=row["window_end"],
     )
 
 

@@ -68,12 +68,11 @@ def new_issues_by_day(conn: DbConnection, days: list[date]) -> dict[tuple[int, d
 _ISSUE_WITH_MEMBERS_SQL = """
 SELECT g.id, g.project_id, g.title, g.culprit, g.level, g.exception_type, g.status,
        g.first_seen, g.last_seen, g.times_seen, g.merged_into, g.ai_summary, p.config,
-       m.member_ids, m.window_start, m.window_end
+       m.member_ids
 FROM error_groups g
 JOIN projects p ON p.id = g.project_id
 CROSS JOIN LATERAL (
-    SELECT array_agg(x.id ORDER BY x.id) AS member_ids,
-           min(x.first_seen) AS window_start, max(x.last_seen) AS window_end
+    SELECT array_agg(x.id ORDER BY x.id) AS member_ids
     FROM error_groups x WHERE x.id = g.id OR x.merged_into = g.id
 ) m
 WHERE g.id = %s
@@ -81,8 +80,7 @@ WHERE g.id = %s
 
 
 def issue_with_members(conn: DbConnection, group_id: int) -> Row | None:
-    """An issue, its project's configuration, and the issues merged into it (their ids and
-    the time window their events span)."""
+    """An issue, its project's configuration, and the ids of the issues merged into it."""
     return conn.execute(_ISSUE_WITH_MEMBERS_SQL, (group_id,)).fetchone()
 
 
