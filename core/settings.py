@@ -50,6 +50,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Which of them this process is (set by the supervisor): it picks the process's spool, so
     # a restarted relay finds the segments it left behind.
     relay_index: int = 0
+    # Whether a relay process stores its spool's segments itself; false when another process
+    # does (`serve --processes N` on the embedded default: the storage owner flushes them).
+    relay_flushes: bool = True
 
     worker_threads: int = 2
     # Dramatiq worker processes of `worker` (each with `worker_threads` threads).

@@ -39,7 +39,7 @@ from relay.normalize import SECURITY_TYPES
 from relay.process import Processed, internal_outcomes, process_records
 from relay.records import SpoolRecord, decode_record, encode_record
 from relay.sampling import SeenSignatures
-from relay.spool import Segment, Spool
+from relay.spool import SealedSegments, Segment, Spool
 from relay.tables import attachment_rows, outcome_rows, session_rows
 from relay.write import EventRows, TransactionRows
 
@@ -68,13 +68,16 @@ class BatchSink:
 class Flusher:
     def __init__(
         self,
-        spool: Spool,
+        spool: Spool | SealedSegments,
         sink: BatchSink,
         metrics: RelayMetrics,
         *,
         seen: SeenSignatures | None = None,
+        turn: threading.Lock | None = None,
     ) -> None:
         self.spool = spool
+        # Flushers sharing one embedded ClickHouse take turns (see RelaySpoolFlushers).
+        self._turn = turn or threading.Lock()
         self.sink = sink
         self.metrics = metrics
         # Dynamic sampling's memory of the signatures this process kept.
@@ -107,7 +110,8 @@ class Flusher:
                 continue
             while True:
                 try:
-                    self.flush(segment)
+                    with self._turn:
+                        self.flush(segment)
                     backoff_s = 0.5
                     break
                 except Exception as e:

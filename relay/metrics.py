@@ -6,8 +6,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 
 class RelayMetrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # Its own by default; the storage owner's flushers share the workers' registry.
+        self.registry = registry or CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "relay_requests",
             "HTTP requests by endpoint and status",

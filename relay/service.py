@@ -1,4 +1,5 @@
-"""Assemble a relay from a running stack: spool, flusher, project cache, app."""
+"""Assemble a relay from a running stack: spool, flusher, project cache, app; and the
+storage owner's flushers of relay processes that only append (`RelaySpoolFlushers`)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,20 @@ import time
 from collections.abc import Callable
 
 from dramatiq.brokers.redis import RedisBroker
+from prometheus_client import CollectorRegistry
 from sanic import Sanic
 
 from core.artifacts.store import ArtifactStore
 from core.queue import PROCESS_EVENTS, enqueue, queue_depth
 from core.runtime import Stack
+from core.settings import spool_dir_of
 from relay.app import create_app
 from relay.deps import RelayDeps
 from relay.flusher import BatchSink, Flusher
 from relay.metrics import RelayMetrics
 from relay.policy import Policy, connect_policy_redis
 from relay.project_cache import ProjectCache
-from relay.spool import Spool
+from relay.spool import SealedSegments, Spool
 from relay.uploads import UploadDeps
 
 _QUEUE_POLL_S = 0.2
@@ -43,17 +46,14 @@ class RelayService:
             max_records=settings.batch_max_rows,
             max_age_s=settings.batch_max_age_s,
             max_bytes=settings.spool_max_bytes,
+            flushed_here=settings.relay_flushes,
         )
         self._health_client = stack.clickhouse()
         self._health_lock = threading.Lock()
-        self.flusher = Flusher(
-            self.spool,
-            BatchSink(
-                clickhouse=stack.clickhouse,
-                enqueue_batch=self._enqueue_batch,
-                wait_for_queue_room=self._wait_for_queue_room,
-            ),
-            self.metrics,
+        self.flusher = (
+            Flusher(self.spool, batch_sink(stack, broker, self.metrics), self.metrics)
+            if settings.relay_flushes
+            else None
         )
         self.project_cache = ProjectCache(stack.pool)
         self.policy = Policy(connect_policy_redis(stack.redis_url), settings.redis_namespace)
@@ -78,19 +78,6 @@ class RelayService:
         )
         self.app: Sanic = create_app(deps, name=app_name)
 
-    def _enqueue_batch(self, encoded: bytes) -> None:
-        enqueue(self.broker, self.stack.settings.queue_name, PROCESS_EVENTS, encoded)
-
-    def _wait_for_queue_room(self) -> None:
-        # The spool, not Redis, absorbs a backlog: Redis holds at most this many batches.
-        limit = self.stack.settings.queue_max_batches
-        while True:
-            depth = queue_depth(self.broker, self.stack.settings.queue_name)
-            self.metrics.queue_depth.set(depth)
-            if depth < limit:
-                return
-            time.sleep(_QUEUE_POLL_S)
-
     async def _check_clickhouse(self) -> str | None:
         def probe() -> None:
             with self._health_lock:
@@ -114,15 +101,70 @@ class RelayService:
     async def _check_spool(self) -> str | None:
         if self.spool.bytes_on_disk >= self.spool.max_bytes:
             return f"spool full ({self.spool.bytes_on_disk} bytes)"
-        if self.flusher.last_error and self.spool.sealed.qsize() > 0:
+        if self.flusher and self.flusher.last_error and self.spool.sealed.qsize() > 0:
             return f"flush failing: {self.flusher.last_error}"
         return None
 
     def start(self) -> None:
-        self.flusher.start()
+        if self.flusher is not None:
+            self.flusher.start()
 
     def stop(self) -> None:
-        """After the HTTP server stopped: store what the spool holds, then let go of it."""
+        """After the HTTP server stopped: store what the spool holds (or seal it for the
+        process that flushes it), then let go of it."""
         self.spool.seal_open()
-        self.flusher.stop()
+        if self.flusher is not None:
+            self.flusher.stop()
         self.spool.close()
+
+
+def batch_sink(stack: Stack, broker: RedisBroker, metrics: RelayMetrics) -> BatchSink:
+    """Stored in the stack's ClickHouse, handed to the workers through its broker."""
+    settings = stack.settings
+
+    def enqueue_batch(encoded: bytes) -> None:
+        enqueue(broker, settings.queue_name, PROCESS_EVENTS, encoded)
+
+    def wait_for_queue_room() -> None:
+        # The spool, not Redis, absorbs a backlog: Redis holds at most this many batches.
+        while True:
+            depth = queue_depth(broker, settings.queue_name)
+            metrics.queue_depth.set(depth)
+            if depth < settings.queue_max_batches:
+                return
+            time.sleep(_QUEUE_POLL_S)
+
+    return BatchSink(
+        clickhouse=stack.clickhouse,
+        enqueue_batch=enqueue_batch,
+        wait_for_queue_room=wait_for_queue_room,
+    )
+
+
+class RelaySpoolFlushers:
+    """The storage owner's flushers: one per relay process's spool, each a `Flusher` over
+    `SealedSegments`, so the relays only answer requests and append."""
+
+    def __init__(
+        self, stack: Stack, broker: RedisBroker, relays: int, registry: CollectorRegistry
+    ) -> None:
+        self.metrics = RelayMetrics(registry)
+        sink = batch_sink(stack, broker, self.metrics)
+        self.spools = [
+            SealedSegments(spool_dir_of(stack.settings.data_dir, index)) for index in range(relays)
+        ]
+        # One insert at a time: chdb aborted ("the server is shutting down due to a fatal
+        # error") under concurrent segment inserts from several flushers of one process.
+        turn = threading.Lock()
+        self.flushers = [Flusher(spool, sink, self.metrics, turn=turn) for spool in self.spools]
+
+    def start(self) -> None:
+        for flusher in self.flushers:
+            flusher.start()
+
+    def stop(self) -> None:
+        """Once the relays stopped (they sealed what they held): store what is sealed."""
+        for flusher in self.flushers:
+            flusher.stop()
+        for spool in self.spools:
+            spool.close()

@@ -8,6 +8,15 @@ the workers, then deletes it. After a crash every segment still on disk, the
 open one included, is sealed again and flushed: a record torn by the crash was
 never acknowledged, so reading stops at the first incomplete or corrupt frame.
 
+Two roles share a spool folder, each under a lock of its own: the appender (the relay
+process answering requests: `Spool`) and the flusher (`SealedSegments`, or the `Spool`
+itself when its process flushes too). With several relay processes on the embedded
+default the storage owner flushes every relay's folder and the relays only append: an
+event loop that shares its process with a flusher waits for the flusher's Python work
+at every commit. The appender only ever creates, writes and seals segments; the flusher
+only reads, replaces and deletes sealed ones and owns the files beside them (sampling
+decisions, staging copies, the quarantine).
+
 A segment's name carries a random id made when it is opened:
 `seg-<sequence>-<uid>.open|.sealed`. The id is the segment's ClickHouse insert
 deduplication token, so a replay of the same segment (inserted, not yet deleted
@@ -59,6 +68,13 @@ class SpoolWriteError(SpoolUnavailable):
     """Writing or syncing the spool failed (a full disk, an I/O error)."""
 
 
+_SPOOL_LOCK = "spool.lock"
+_FLUSH_LOCK = "flush.lock"
+_ID_FILE = "spool.id"
+# How often an appender whose segments another process flushes re-reads its size on disk.
+_RESCAN_INTERVAL_S = 0.5
+
+
 @dataclass(frozen=True)
 class Segment:
     path: Path
@@ -94,19 +110,217 @@ def _sequence_of(path: Path) -> int:
     return int(path.name.split(".")[0].split("-")[1])
 
 
-class Spool:
+def _lock(directory: Path, name: str, role: str):
+    handle = open(directory / name, "a")  # noqa: SIM115 - held for life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as e:
+        handle.close()
+        raise RuntimeError(f"spool {directory} is used by another {role}") from e
+    return handle
+
+
+def _read_or_create_id(directory: Path) -> str:
+    """The spool's id, created once by whichever role comes first (O_EXCL: two processes
+    starting together agree on one)."""
+    id_file = directory / _ID_FILE
+    try:
+        fd = os.open(id_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(uuid.uuid4().hex)
+            out.flush()
+            os.fsync(out.fileno())
+    for _ in range(100):
+        text = id_file.read_text().strip()
+        if text:
+            return text
+        time.sleep(0.01)  # the other process is between creating and writing it
+    raise RuntimeError(f"{id_file} stays empty")
+
+
+def _segment_of(path: Path, spool_id: str, *, recovered: bool = False) -> Segment:
+    _, sequence, *uid = path.name.split(".")[0].split("-")
+    # A `seg-<sequence>` name without an id was written before segments had one: its
+    # token stays the one that relay used, so a replay of it is still recognised.
+    token = f"{spool_id}-{uid[0] if uid else int(sequence)}"
+    return Segment(path=path, sequence=int(sequence), token=token, recovered=recovered)
+
+
+class _FlushSide:
+    """What the flusher does to sealed segments and the files beside them."""
+
+    directory: Path
+    spool_id: str
+
+    def _forget(self, size_change: int) -> None:
+        """The flusher changed the bytes on disk (the appender's accounting, if here)."""
+
+    def _clean_up_after_flushers(self) -> None:
+        for staging in self.directory.glob(f"{_STAGING_PREFIX}*"):
+            staging.unlink()  # a replacement cut short: the segment itself is intact
+        stems = {path.name.split(".")[0] for path in self.directory.glob("seg-*")}
+        for decisions in self.directory.glob(f"{_DECISIONS_PREFIX}*"):
+            if decisions.name.removeprefix(_DECISIONS_PREFIX) not in stems:
+                decisions.unlink()  # its segment was stored and removed
+
+    def remove(self, segment: Segment) -> None:
+        size = segment.path.stat().st_size
+        segment.path.unlink()
+        # After the segment: a crash between the two leaves an orphan, removed at start-up.
+        self._decisions_path(segment).unlink(missing_ok=True)
+        self._forget(-size)
+
+    def replace(self, segment: Segment, records: list[bytes]) -> None:
+        """Make `records` the segment's content, atomically and durably (the flusher's
+        processed records, when a replay could not recompute them). Name and token stay."""
+        data = b"".join(frame(record) for record in records)
+        old_size = segment.path.stat().st_size
+        self._write_durably(segment.path, data)
+        self._forget(len(data) - old_size)
+
+    def _decisions_path(self, segment: Segment) -> Path:
+        # Not `seg-*`: recovery never takes it for a segment.
+        return self.directory / f"{_DECISIONS_PREFIX}{segment.path.name.split('.')[0]}"
+
+    def keep_decisions(self, segment: Segment, decisions: dict[tuple[int, int], bool]) -> None:
+        """Keep, durably and beside the segment, decisions its processing cannot repeat."""
+        data = _encode_decisions([(r, i, kept) for (r, i), kept in decisions.items()])
+        self._write_durably(self._decisions_path(segment), data)
+
+    def _write_durably(self, path: Path, data: bytes) -> None:
+        """Replace `path` with `data`: fsynced under a staging name, then renamed."""
+        # The staging name is not `seg-*`: a crash before the rename leaves nothing that
+        # recovery would replay.
+        staging = self.directory / f"{_STAGING_PREFIX}{path.name}"
+        try:
+            with open(staging, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError:
+            staging.unlink(missing_ok=True)  # a full disk: leave the space to the flush
+            raise
+        os.replace(staging, path)
+        _sync_directory(self.directory)
+
+    def decisions(self, segment: Segment) -> dict[tuple[int, int], bool]:
+        """What `keep_decisions` kept for this segment (empty when nothing was)."""
+        try:
+            data = self._decisions_path(segment).read_bytes()
+        except FileNotFoundError:
+            return {}
+        return {(r, i): kept for r, i, kept in _decode_decisions(data)}
+
+    def quarantine(self, segment: Segment, records: list[bytes], *, suffix: str = "") -> None:
+        """Keep records the flusher cannot store, durably, beside the spool, for an operator
+        (`quarantine/<segment><suffix>`, the spool's frame format)."""
+        if not records:
+            return
+        folder = self.directory / "quarantine"
+        folder.mkdir(exist_ok=True)
+        path = folder / (segment.path.name + suffix)
+        with open(path, "wb") as out:
+            out.write(b"".join(frame(record) for record in records))
+            out.flush()
+            os.fsync(out.fileno())
+
+
+def _sync_directory(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class SealedSegments(_FlushSide):
+    """The flusher's side of a spool whose appender is another process: the sealed
+    segments in sequence order, found by listing the folder (`sealed.get` lists it again
+    whenever it runs out), for a `Flusher`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._lock_file = _lock(directory, _FLUSH_LOCK, "flusher")
+        self.spool_id = _read_or_create_id(directory)
+        self._clean_up_after_flushers()
+        self.sealed = _FolderQueue(self)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._lock_file.close()
+
+
+class _FolderQueue:
+    """`get(timeout)` and `qsize()` over the sealed segments on disk, oldest first."""
+
+    def __init__(self, spool: SealedSegments) -> None:
+        self._spool = spool
+        self._pending: list[Segment] = []
+        self._handed_out: set[str] = set()
+
+    def _list(self) -> None:
+        paths = sorted(self._spool.directory.glob(f"seg-*{_SEALED_SUFFIX}"), key=_sequence_of)
+        names = {path.name for path in paths}
+        # A segment handed out and since removed will not be seen again.
+        self._handed_out &= names
+        self._pending = [
+            _segment_of(path, self._spool.spool_id)
+            for path in paths
+            if path.name not in self._handed_out
+        ]
+
+    def get(self, timeout: float) -> Segment:
+        if not self._pending:
+            self._list()
+        if not self._pending:
+            time.sleep(timeout)
+            self._list()
+        if not self._pending:
+            raise queue.Empty
+        segment = self._pending.pop(0)
+        self._handed_out.add(segment.path.name)
+        return segment
+
+    def qsize(self) -> int:
+        return len(self._pending)
+
+
+class Spool(_FlushSide):
+    """The appender's side, and the flusher's too unless `flushed_here` is false (another
+    process flushes the folder with `SealedSegments`)."""
+
     def __init__(
-        self, directory: Path, *, max_records: int, max_age_s: float, max_bytes: int
+        self,
+        directory: Path,
+        *,
+        max_records: int,
+        max_age_s: float,
+        max_bytes: int,
+        flushed_here: bool = True,
     ) -> None:
         self.directory = directory
         self.max_records = max_records
         self.max_age_s = max_age_s
         self.max_bytes = max_bytes
+        self.flushed_here = flushed_here
         self.sealed: queue.Queue[Segment] = queue.Queue()
         directory.mkdir(parents=True, exist_ok=True)
-        self._lock_file = self._lock_directory()
-        self.spool_id = self._read_or_create_id()
+        self._lock_file = _lock(directory, _SPOOL_LOCK, "relay process")
+        # Flushed here: no other process may flush it meanwhile.
+        self._flush_lock_file = None
+        if flushed_here:
+            try:
+                self._flush_lock_file = _lock(directory, _FLUSH_LOCK, "flusher")
+            except RuntimeError:
+                self._lock_file.close()
+                raise
+        self.spool_id = _read_or_create_id(directory)
         self._bytes_on_disk = 0
+        self._rescanned_at = 0.0
         self._bytes_lock = threading.Lock()
         self._next_sequence = 1
         self._recover()
@@ -119,29 +333,10 @@ class Spool:
         self._committing = False
 
     # -- start-up -----------------------------------------------------------------
-    def _lock_directory(self):
-        handle = open(self.directory / "spool.lock", "a")  # noqa: SIM115 - held for life
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as e:
-            handle.close()
-            raise RuntimeError(f"spool {self.directory} is used by another relay process") from e
-        return handle
-
-    def _read_or_create_id(self) -> str:
-        id_file = self.directory / "spool.id"
-        if not id_file.exists():
-            id_file.write_text(uuid.uuid4().hex)
-        return id_file.read_text().strip()
-
     def _recover(self) -> None:
-        for staging in self.directory.glob(f"{_STAGING_PREFIX}*"):
-            staging.unlink()  # a replacement cut short: the segment itself is intact
+        if self.flushed_here:
+            self._clean_up_after_flushers()
         segments = sorted(self.directory.glob("seg-*"), key=lambda p: p.name)
-        stems = {path.name.split(".")[0] for path in segments}
-        for decisions in self.directory.glob(f"{_DECISIONS_PREFIX}*"):
-            if decisions.name.removeprefix(_DECISIONS_PREFIX) not in stems:
-                decisions.unlink()  # its segment was stored and removed
         for found in segments:
             sequence = _sequence_of(found)
             self._next_sequence = max(self._next_sequence, sequence + 1)
@@ -151,16 +346,32 @@ class Spool:
                 else found
             )
             self._bytes_on_disk += path.stat().st_size
-            self.sealed.put(self._segment(path, recovered=True))
+            self._hand_on(self._segment(path, recovered=True))
         if segments:
             log.info("spool: %d segment(s) from a previous run will be replayed", len(segments))
 
     def _segment(self, path: Path, *, recovered: bool = False) -> Segment:
-        _, sequence, *uid = path.name.split(".")[0].split("-")
-        # A `seg-<sequence>` name without an id was written before segments had one: its
-        # token stays the one that relay used, so a replay of it is still recognised.
-        token = f"{self.spool_id}-{uid[0] if uid else int(sequence)}"
-        return Segment(path=path, sequence=int(sequence), token=token, recovered=recovered)
+        return _segment_of(path, self.spool_id, recovered=recovered)
+
+    def _hand_on(self, segment: Segment) -> None:
+        """A sealed segment, for this process's flusher (another process finds it on disk)."""
+        if self.flushed_here:
+            self.sealed.put(segment)
+
+    def _forget(self, size_change: int) -> None:
+        with self._bytes_lock:
+            self._bytes_on_disk += size_change
+
+    def _rescan(self) -> None:
+        """The bytes on disk, read again: another process removes the segments it stored."""
+        total = 0
+        for path in self.directory.glob("seg-*"):
+            with contextlib.suppress(FileNotFoundError):
+                total += path.stat().st_size
+        with self._bytes_lock:
+            # Appends in flight are counted before they are written: keep them.
+            in_flight = sum(len(data) for data, _, _ in self._pending)
+            self._bytes_on_disk = total + in_flight
 
     # -- appending (event loop) -----------------------------------------------------
     @property
@@ -237,7 +448,7 @@ class Spool:
             return
         sealed_path = self._open_path.with_suffix(_SEALED_SUFFIX)
         os.rename(self._open_path, sealed_path)
-        self.sealed.put(self._segment(sealed_path))
+        self._hand_on(self._segment(sealed_path))
 
     def _open_segment(self) -> None:
         sequence = self._next_sequence
@@ -249,12 +460,15 @@ class Spool:
         self._open_bytes = 0
         self._open_since = time.monotonic()
         # The new directory entry must survive a crash too.
-        self._sync_directory()
+        _sync_directory(self.directory)
 
     def tick(self) -> None:
         """Seal the open segment if it is old enough (called by a timer on the event loop)."""
         if not self._committing:
             self._seal_if_due()
+        if not self.flushed_here and time.monotonic() - self._rescanned_at >= _RESCAN_INTERVAL_S:
+            self._rescanned_at = time.monotonic()
+            self._rescan()
 
     def _seal_if_due(self, *, force: bool = False) -> None:
         # Only between commits: no write is running on the open file descriptor.
@@ -268,82 +482,11 @@ class Spool:
         assert self._open_path is not None
         sealed_path = self._open_path.with_suffix(_SEALED_SUFFIX)
         os.rename(self._open_path, sealed_path)
-        self.sealed.put(self._segment(sealed_path))
+        self._hand_on(self._segment(sealed_path))
 
     @property
     def idle(self) -> bool:
         return not self._committing and not self._pending
-
-    # -- flushing (flusher thread) ------------------------------------------------
-    def remove(self, segment: Segment) -> None:
-        size = segment.path.stat().st_size
-        segment.path.unlink()
-        # After the segment: a crash between the two leaves an orphan, removed at start-up.
-        self._decisions_path(segment).unlink(missing_ok=True)
-        with self._bytes_lock:
-            self._bytes_on_disk -= size
-
-    def replace(self, segment: Segment, records: list[bytes]) -> None:
-        """Make `records` the segment's content, atomically and durably (the flusher's
-        processed records, when a replay could not recompute them). Name and token stay."""
-        data = b"".join(frame(record) for record in records)
-        old_size = segment.path.stat().st_size
-        self._write_durably(segment.path, data)
-        with self._bytes_lock:
-            self._bytes_on_disk += len(data) - old_size
-
-    def _decisions_path(self, segment: Segment) -> Path:
-        # Not `seg-*`: recovery never takes it for a segment.
-        return self.directory / f"{_DECISIONS_PREFIX}{segment.path.name.split('.')[0]}"
-
-    def keep_decisions(self, segment: Segment, decisions: dict[tuple[int, int], bool]) -> None:
-        """Keep, durably and beside the segment, decisions its processing cannot repeat."""
-        data = _encode_decisions([(r, i, kept) for (r, i), kept in decisions.items()])
-        self._write_durably(self._decisions_path(segment), data)
-
-    def _write_durably(self, path: Path, data: bytes) -> None:
-        """Replace `path` with `data`: fsynced under a staging name, then renamed."""
-        # The staging name is not `seg-*`: a crash before the rename leaves nothing that
-        # recovery would replay.
-        staging = self.directory / f"{_STAGING_PREFIX}{path.name}"
-        try:
-            with open(staging, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError:
-            staging.unlink(missing_ok=True)  # a full disk: leave the space to the flush
-            raise
-        os.replace(staging, path)
-        self._sync_directory()
-
-    def decisions(self, segment: Segment) -> dict[tuple[int, int], bool]:
-        """What `keep_decisions` kept for this segment (empty when nothing was)."""
-        try:
-            data = self._decisions_path(segment).read_bytes()
-        except FileNotFoundError:
-            return {}
-        return {(r, i): kept for r, i, kept in _decode_decisions(data)}
-
-    def _sync_directory(self) -> None:
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-    def quarantine(self, segment: Segment, records: list[bytes], *, suffix: str = "") -> None:
-        """Keep records the flusher cannot store, durably, beside the spool, for an operator
-        (`quarantine/<segment><suffix>`, the spool's frame format)."""
-        if not records:
-            return
-        folder = self.directory / "quarantine"
-        folder.mkdir(exist_ok=True)
-        path = folder / (segment.path.name + suffix)
-        with open(path, "wb") as out:
-            out.write(b"".join(frame(record) for record in records))
-            out.flush()
-            os.fsync(out.fileno())
 
     def seal_open(self) -> None:
         """Seal what is open so the flusher can take it; call once appends have stopped."""
@@ -357,3 +500,6 @@ class Spool:
             self._fd = -1
         with contextlib.suppress(Exception):
             self._lock_file.close()
+        if self._flush_lock_file is not None:
+            with contextlib.suppress(Exception):
+                self._flush_lock_file.close()

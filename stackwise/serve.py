@@ -5,9 +5,11 @@ With more, this process is the storage owner: the embedded ClickHouse (chdb admi
 process per data folder) is served over ClickHouse's HTTP protocol on a local port, the
 embedded PostgreSQL and Redis are its children, and the worker threads and scheduler
 run here; N relay processes share the public port (SO_REUSEPORT), each with its own
-spool, and insert their sealed segments through that local port with the segments'
-deduplication tokens. With server URLs set, `relay --processes N` and
-`worker --processes N --threads M` scale out separately, on any machine.
+spool, and only answer and append: this process flushes every relay's sealed segments
+(processing, the ClickHouse insert with the segment's deduplication token, the workers'
+batch), so no relay's event loop waits on a flusher in its own process. With server
+URLs set, `relay --processes N` and `worker --processes N --threads M` scale out
+separately, on any machine (each relay then flushes its own spool).
 """
 
 from __future__ import annotations
@@ -296,11 +298,15 @@ def _serve_with_relay_processes(settings: Settings, processes: int) -> None:
     stack = open_stack(settings)
     try:
         broker = stack_broker(stack)
-        # Here only the workers insert (the relays have their own processes).
+        # The relays' segments and the workers' assignments are inserted here.
         warm_arrow()
         drain_orphan_spools(stack, broker, relays=processes)
         found_line = demo_dsn_line(stack)
-        with clickhouse_for_relays(settings) as clickhouse_url, running_workers(stack, broker):
+        with (
+            clickhouse_for_relays(settings) as clickhouse_url,
+            running_workers(stack, broker),
+            flushing_relay_spools(stack, broker, processes),
+        ):
             if settings.worker_metrics_port:
                 _serve_worker_metrics(settings.worker_metrics_port)
             relays = msgspec.structs.replace(
@@ -308,6 +314,7 @@ def _serve_with_relay_processes(settings: Settings, processes: int) -> None:
                 clickhouse_url=clickhouse_url,
                 postgres_url=stack.postgres_url,
                 redis_url=stack.redis_url,
+                relay_flushes=False,
             )
 
             def ready() -> None:
@@ -320,6 +327,21 @@ def _serve_with_relay_processes(settings: Settings, processes: int) -> None:
             supervise(Supervisor(relay_children(relays, processes)), ready)
     finally:
         stack.close()
+
+
+@contextmanager
+def flushing_relay_spools(stack: Stack, broker: RedisBroker, relays: int) -> Iterator[None]:
+    """This process stores what the relay processes spool, until they have stopped."""
+    from relay.service import RelaySpoolFlushers
+    from workers.metrics import REGISTRY
+
+    # Their metrics (rows stored, items accepted...) are served with the workers'.
+    flushers = RelaySpoolFlushers(stack, broker, relays, REGISTRY)
+    flushers.start()
+    try:
+        yield
+    finally:
+        flushers.stop()
 
 
 def _serve_worker_metrics(port: int) -> None:

@@ -239,7 +239,7 @@ def test_a_sampling_decision_from_memory_is_on_disk_before_anything_is_stored(st
     seen.first_time(PROJECT_ID, signature(view))
     flush_all(restarted, flusher_for(stack, restarted, seen=seen))
     assert list(stored_payloads(stack)) == [event_id]
-    assert sorted(p.name for p in directory.iterdir()) == ["spool.id", "spool.lock"]
+    assert sorted(p.name for p in directory.iterdir()) == ["flush.lock", "spool.id", "spool.lock"]
     restarted.close()
 
 

@@ -9,20 +9,30 @@ tables with their deduplication window, through the real flusher.
 from __future__ import annotations
 
 import asyncio
+import queue
 import time
 import uuid
 from pathlib import Path
+
+import pytest
 
 from relay.flusher import BatchSink, Flusher
 from relay.ingest import event_record
 from relay.metrics import RelayMetrics
 from relay.records import SpoolRecord, decode_record, encode_record
-from relay.spool import Spool, SpoolWriteError, read_frames
+from relay.spool import SealedSegments, Spool, SpoolWriteError, read_frames
 from tests.support.small_disk import small_disk
 
 
 def open_spool(directory: Path) -> Spool:
     return Spool(directory, max_records=1000, max_age_s=60, max_bytes=1 << 30)
+
+
+def crash(spool: Spool) -> None:
+    """What a process's death does to its spool: the locks go with it, nothing else."""
+    spool._lock_file.close()
+    if spool._flush_lock_file is not None:
+        spool._flush_lock_file.close()
 
 
 def event_records(count: int, *, kind: str = "event") -> tuple[list[bytes], list[str]]:
@@ -60,7 +70,7 @@ def stored_ids(stack, table: str) -> list[str]:
     return sorted(str(row[0]).replace("-", "") for row in rows)
 
 
-def make_flusher(stack, spool: Spool, batches: list[bytes]) -> Flusher:
+def make_flusher(stack, spool: Spool | SealedSegments, batches: list[bytes]) -> Flusher:
     return Flusher(
         spool, BatchSink(clickhouse=stack.clickhouse, enqueue_batch=batches.append), RelayMetrics()
     )
@@ -134,7 +144,7 @@ def test_an_open_segment_left_by_a_crash_is_sealed_and_keeps_its_name_token(tmp_
     asyncio.run(spool.append(records))
     (open_file,) = directory.glob("seg-*.open")
     uid = open_file.name.split(".")[0].split("-")[2]
-    spool._lock_file.close()  # the crash: the lock goes with the process
+    crash(spool)
 
     restarted = open_spool(directory)
     (segment,) = list(restarted.sealed.queue)
@@ -176,7 +186,7 @@ def test_a_full_disk_refuses_the_append_and_keeps_every_acknowledged_record(tmp_
                     filler.unlink()  # an operator frees space: appends succeed again
         assert refused >= 3 and acknowledged, (refused, len(acknowledged))
         spool.seal_open()
-        spool._lock_file.close()  # as if the process died here
+        crash(spool)  # as if the process died here
 
         restarted = Spool(disk / "spool", max_records=10_000, max_age_s=600, max_bytes=1 << 30)
         replayed = [
@@ -220,3 +230,97 @@ def test_a_record_no_row_can_be_built_from_is_set_aside_and_the_rest_is_stored(s
     assert outcomes == [("invalid", "internal", "session", 1)]
     assert metrics.registry.get_sample_value("relay_quarantined_records_total") == 1
     spool.close()
+
+
+# --- an appender and a flusher in two processes (serve --processes N) ---------------------
+
+
+def open_appender(directory: Path) -> Spool:
+    return Spool(directory, max_records=1000, max_age_s=60, max_bytes=1 << 30, flushed_here=False)
+
+
+def test_segments_an_appender_seals_are_flushed_by_another_process_once_in_order(stack, tmp_path):
+    directory = tmp_path / "spool"
+    appender = open_appender(directory)
+    flushing = SealedSegments(directory)
+    acknowledged, tokens = [], []
+    for _batch in range(3):
+        records, ids = event_records(4)
+        spool_once(appender, records)
+        acknowledged += ids
+    assert appender.sealed.empty(), "the appender hands nothing to a flusher of its own"
+    flusher = make_flusher(stack, flushing, [])
+    while True:
+        try:
+            segment = flushing.sealed.get(timeout=0.01)
+        except queue.Empty:
+            break
+        tokens.append(segment.token)
+        flusher.flush(segment)
+    assert [t.split("-")[0] for t in tokens] == [appender.spool_id] * 3, "one spool id"
+    assert sorted(p.name for p in directory.glob("seg-*")) == []
+    assert stored_ids(stack, "events") == sorted(acknowledged)
+    # The appender learns from the folder that the flusher freed the space.
+    assert appender.bytes_on_disk > 0
+    appender._rescanned_at = 0.0
+    appender.tick()
+    assert appender.bytes_on_disk == 0
+    appender.close()
+    flushing.close()
+
+
+def test_a_folder_takes_one_appender_and_one_flusher(tmp_path):
+    directory = tmp_path / "spool"
+    appender = open_appender(directory)
+    flushing = SealedSegments(directory)
+    with pytest.raises(RuntimeError, match="another relay process"):
+        open_appender(directory)
+    with pytest.raises(RuntimeError, match="another flusher"):
+        SealedSegments(directory)
+    appender.close()
+    # A spool that flushes itself is both: not while another process flushes the folder.
+    with pytest.raises(RuntimeError, match="another flusher"):
+        open_spool(directory)
+    flushing.close()
+    open_spool(directory).close()
+
+
+def test_an_appender_restarted_after_a_crash_leaves_the_flushers_files_alone(tmp_path):
+    directory = tmp_path / "spool"
+    appender = open_appender(directory)
+    flushing = SealedSegments(directory)
+    records, _ = event_records(3)
+    spool_once(appender, records)
+    segment = flushing.sealed.get(timeout=0.01)
+    flushing.keep_decisions(segment, {(0, 0): True})
+    staging = directory / "staging-in-progress"
+    staging.write_bytes(b"the flusher is writing this")
+    crash(appender)
+
+    restarted = open_appender(directory)
+    assert flushing.decisions(segment) == {(0, 0): True}
+    assert staging.exists()
+    assert restarted.bytes_on_disk == segment.path.stat().st_size
+    restarted.close()
+    flushing.close()
+    # The flusher's own start-up is what clears what a flusher left half done.
+    SealedSegments(directory).close()
+    assert not staging.exists()
+
+
+def test_an_appender_crash_leaves_its_open_segment_for_its_restart_to_seal(stack, tmp_path):
+    directory = tmp_path / "spool"
+    appender = open_appender(directory)
+    flushing = SealedSegments(directory)
+    records, ids = event_records(5)
+    asyncio.run(appender.append(records))  # acknowledged, still open
+    with pytest.raises(queue.Empty):
+        flushing.sealed.get(timeout=0.01)  # an open segment is the appender's
+    crash(appender)
+
+    restarted = open_appender(directory)
+    segment = flushing.sealed.get(timeout=0.01)
+    make_flusher(stack, flushing, []).flush(segment)
+    assert stored_ids(stack, "events") == sorted(ids)
+    restarted.close()
+    flushing.close()
