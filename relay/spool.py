@@ -345,7 +345,11 @@ class Spool(_FlushSide):
                 if found.suffix == _OPEN_SUFFIX
                 else found
             )
-            self._bytes_on_disk += path.stat().st_size
+            try:
+                self._bytes_on_disk += path.stat().st_size
+            except FileNotFoundError:
+                # Sealed and already stored by the process that flushes this folder.
+                continue
             self._hand_on(self._segment(path, recovered=True))
         if segments:
             log.info("spool: %d segment(s) from a previous run will be replayed", len(segments))
