@@ -121,24 +121,18 @@ def _lock(directory: Path, name: str, role: str):
 
 
 def _read_or_create_id(directory: Path) -> str:
-    """The spool's id, created once by whichever role comes first (O_EXCL: two processes
-    starting together agree on one)."""
+    """The spool's id, created once by whichever role comes first: written whole under a
+    name of its own, then linked into place, so two processes starting together agree on
+    one and neither ever reads it half written."""
     id_file = directory / _ID_FILE
-    try:
-        fd = os.open(id_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        with os.fdopen(fd, "w") as out:
-            out.write(uuid.uuid4().hex)
-            out.flush()
-            os.fsync(out.fileno())
-    for _ in range(100):
-        text = id_file.read_text().strip()
-        if text:
-            return text
-        time.sleep(0.01)  # the other process is between creating and writing it
-    raise RuntimeError(f"{id_file} stays empty")
+    if not id_file.exists():
+        # Not `staging-*`: a flusher starting meanwhile clears those.
+        candidate = directory / f"{_ID_FILE}-{uuid.uuid4().hex}"
+        candidate.write_text(uuid.uuid4().hex)
+        with contextlib.suppress(FileExistsError):
+            os.link(candidate, id_file)
+        candidate.unlink()
+    return id_file.read_text().strip()
 
 
 def _segment_of(path: Path, spool_id: str, *, recovered: bool = False) -> Segment:
@@ -260,18 +254,12 @@ class _FolderQueue:
     def __init__(self, spool: SealedSegments) -> None:
         self._spool = spool
         self._pending: list[Segment] = []
-        self._handed_out: set[str] = set()
 
     def _list(self) -> None:
+        # Only once every segment handed out is stored and removed: the flusher takes the
+        # next one when it is done with the last (a failed flush is retried in place).
         paths = sorted(self._spool.directory.glob(f"seg-*{_SEALED_SUFFIX}"), key=_sequence_of)
-        names = {path.name for path in paths}
-        # A segment handed out and since removed will not be seen again.
-        self._handed_out &= names
-        self._pending = [
-            _segment_of(path, self._spool.spool_id)
-            for path in paths
-            if path.name not in self._handed_out
-        ]
+        self._pending = [_segment_of(path, self._spool.spool_id) for path in paths]
 
     def get(self, timeout: float) -> Segment:
         if not self._pending:
@@ -281,9 +269,7 @@ class _FolderQueue:
             self._list()
         if not self._pending:
             raise queue.Empty
-        segment = self._pending.pop(0)
-        self._handed_out.add(segment.path.name)
-        return segment
+        return self._pending.pop(0)
 
     def qsize(self) -> int:
         return len(self._pending)
@@ -331,6 +317,7 @@ class Spool(_FlushSide):
         self._open_since = 0.0
         self._pending: list[tuple[bytes, int, asyncio.Future[None]]] = []
         self._committing = False
+        self._commit_task: asyncio.Task[None] | None = None
 
     # -- start-up -----------------------------------------------------------------
     def _recover(self) -> None:
@@ -389,13 +376,15 @@ class Spool(_FlushSide):
         if self._bytes_on_disk >= self.max_bytes:
             raise SpoolFullError(f"spool holds {self._bytes_on_disk} bytes")
         data = b"".join(frame(r) for r in records)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()  # once: it asks the kernel for the pid each time
+        future: asyncio.Future[None] = loop.create_future()
         self._pending.append((data, len(records), future))
         with self._bytes_lock:
             self._bytes_on_disk += len(data)
         if not self._committing:
             self._committing = True
-            asyncio.get_running_loop().create_task(self._commit_loop())
+            # Held: the loop keeps only a weak reference to a task.
+            self._commit_task = loop.create_task(self._commit_loop())
         await future
 
     async def _commit_loop(self) -> None:

@@ -56,6 +56,13 @@ def event_payload(event_id: str, **fields) -> bytes:
     return msgspec.json.encode(event)
 
 
+def event_envelope(event_id: str) -> bytes:
+    """An envelope of one event item."""
+    return serialize_envelope(
+        {"event_id": event_id}, [({"type": "event"}, event_payload(event_id))]
+    )
+
+
 def acknowledge(spool: Spool, body: bytes, policy: RequestPolicy = NO_POLICY) -> list[bytes]:
     """What the envelope endpoint does after authentication: decide, append, seal."""
     result = ingest_envelope(
@@ -246,9 +253,7 @@ def test_a_sampling_decision_from_memory_is_on_disk_before_anything_is_stored(st
 def test_a_segment_without_such_decisions_is_left_as_written(stack, tmp_path):
     spool = open_spool(tmp_path / "spool")
     event_id = uuid.uuid4().hex
-    body = serialize_envelope(
-        {"event_id": event_id}, [({"type": "event"}, event_payload(event_id))]
-    )
+    body = event_envelope(event_id)
     written = acknowledge(spool, body)
     segment = spool.sealed.get_nowait()
     failing = BatchSink(
@@ -266,9 +271,7 @@ def test_an_envelope_record_processing_cannot_handle_is_set_aside_with_outcomes(
     directory = tmp_path / "spool"
     spool = open_spool(directory)
     event_id = uuid.uuid4().hex
-    good = serialize_envelope(
-        {"event_id": event_id}, [({"type": "event"}, event_payload(event_id))]
-    )
+    good = event_envelope(event_id)
     acknowledge(spool, good)
     # An item type the request path never spools, as a bug might let through.
     poison = SpoolRecord(
@@ -296,9 +299,7 @@ def test_decisions_whose_segment_was_stored_are_removed_at_start_up(tmp_path):
     directory = tmp_path / "spool"
     spool = open_spool(directory)
     event_id = uuid.uuid4().hex
-    body = serialize_envelope(
-        {"event_id": event_id}, [({"type": "event"}, event_payload(event_id))]
-    )
+    body = event_envelope(event_id)
     acknowledge(spool, body)
     segment = spool.sealed.get_nowait()
     spool.keep_decisions(segment, {(0, 0): False})
