@@ -24,7 +24,14 @@ when the process died) stores nothing twice, while no other segment, of this
 spool or any other, before or after a restart, can ever share it. (Sequences
 only order segments: they start again whenever the folder is empty.)
 
-Frame: u32 little-endian length, u32 crc32 of the body, body.
+Frame: u32 little-endian length, u32 crc32 of the body, body. A record is never empty,
+so a zero length ends the frames: the open segment is filled with zeros ahead of its
+writes (a megabyte at a time, as PostgreSQL prepares its WAL segments), so a commit's
+fdatasync writes data blocks only; appending to the file instead changed its size at
+every commit, and each fdatasync then committed the file system's journal too (a 4 KB
+write and sync: 96 us of CPU and 238 us on this machine's ext4, against 52 us and
+127 us over zeros). A sealed segment is cut to its frames; an open one left by a crash
+is cut on recovery.
 """
 
 from __future__ import annotations
@@ -56,6 +63,10 @@ _encode_decisions = msgspec.msgpack.Encoder().encode
 _decode_decisions = msgspec.msgpack.Decoder(list[tuple[int, int, bool]]).decode
 
 
+# An append waiting for its commit: (framed records, how many, answered when durable).
+_Pending = tuple[bytes, int, "asyncio.Future[None]"]
+
+
 class SpoolUnavailable(RuntimeError):
     """The spool cannot take these records now; nothing of them was acknowledged."""
 
@@ -67,6 +78,20 @@ class SpoolFullError(SpoolUnavailable):
 class SpoolWriteError(SpoolUnavailable):
     """Writing or syncing the spool failed (a full disk, an I/O error)."""
 
+
+# Zeros written ahead of the open segment's frames at a time (see the module's docstring).
+_PREFILL_BYTES = 1 << 20
+_ZEROS = memoryview(bytes(_PREFILL_BYTES))
+
+# A commit writes and syncs on the event loop's own thread while its syncs take less than
+# this (smoothed over the last few): handing each commit to a thread and back cost more
+# CPU than the sync itself, a thread wake-up, GIL hand-offs and a wake-up of the loop
+# each way (`serve --processes 2` on this machine: relay CPU per event 0.26 -> 0.17 ms,
+# 3,300 -> 4,300 events/s acknowledged), and the loop would only wait for the sync anyway: every
+# request it serves is waiting for a commit. A slow disk takes the commits off the loop,
+# so /healthz and new requests are not held up behind it.
+_LOOP_SYNC_MAX_S = 0.002
+_SYNC_SMOOTHING = 0.2
 
 _SPOOL_LOCK = "spool.lock"
 _FLUSH_LOCK = "flush.lock"
@@ -93,17 +118,23 @@ def frame(body: bytes) -> bytes:
 
 
 def read_frames(data: bytes) -> list[bytes]:
+    return _frames(data)[0]
+
+
+def _frames(data: bytes) -> tuple[list[bytes], int]:
+    """The whole frames at the start of `data`, and where they end: at the first torn or
+    corrupt frame, or the zeros ahead of an open segment's writes."""
     records = []
     position = 0
     while position + _FRAME_HEADER.size <= len(data):
         length, checksum = _FRAME_HEADER.unpack_from(data, position)
         start = position + _FRAME_HEADER.size
         body = data[start : start + length]
-        if len(body) < length or zlib.crc32(body) != checksum:
+        if length == 0 or len(body) < length or zlib.crc32(body) != checksum:
             break
         records.append(body)
         position = start + length
-    return records
+    return records, position
 
 
 def _sequence_of(path: Path) -> int:
@@ -222,6 +253,13 @@ class _FlushSide:
             os.fsync(out.fileno())
 
 
+def _cut_to_frames(path: Path) -> None:
+    """An open segment left by a crash, without its zeros or a torn last frame."""
+    end = _frames(path.read_bytes())[1]
+    if end < path.stat().st_size:
+        os.truncate(path, end)
+
+
 def _sync_directory(directory: Path) -> None:
     dir_fd = os.open(directory, os.O_RDONLY)
     try:
@@ -314,9 +352,15 @@ class Spool(_FlushSide):
         self._open_path: Path | None = None
         self._open_records = 0
         self._open_bytes = 0
+        # Where the zeros written ahead of the frames end; whether to write more.
+        self._zeroed_bytes = 0
+        self._zeros_ahead = True
         self._open_since = 0.0
-        self._pending: list[tuple[bytes, int, asyncio.Future[None]]] = []
+        self._pending: list[_Pending] = []
         self._committing = False
+        # The recent commits' write + sync time, smoothed; on the loop while it is short.
+        self._sync_s = 0.0
+        self.loop_sync_max_s = _LOOP_SYNC_MAX_S
         self._commit_task: asyncio.Task[None] | None = None
 
     # -- start-up -----------------------------------------------------------------
@@ -327,11 +371,11 @@ class Spool(_FlushSide):
         for found in segments:
             sequence = _sequence_of(found)
             self._next_sequence = max(self._next_sequence, sequence + 1)
-            path = (
-                found.rename(found.with_suffix(_SEALED_SUFFIX))
-                if found.suffix == _OPEN_SUFFIX
-                else found
-            )
+            if found.suffix == _OPEN_SUFFIX:
+                _cut_to_frames(found)
+                path = found.rename(found.with_suffix(_SEALED_SUFFIX))
+            else:
+                path = found
             try:
                 self._bytes_on_disk += path.stat().st_size
             except FileNotFoundError:
@@ -362,7 +406,8 @@ class Spool(_FlushSide):
         with self._bytes_lock:
             # Appends in flight are counted before they are written: keep them.
             in_flight = sum(len(data) for data, _, _ in self._pending)
-            self._bytes_on_disk = total + in_flight
+            zeros_ahead = max(0, self._zeroed_bytes - self._open_bytes)
+            self._bytes_on_disk = total - zeros_ahead + in_flight
 
     # -- appending (event loop) -----------------------------------------------------
     @property
@@ -383,47 +428,91 @@ class Spool(_FlushSide):
             self._bytes_on_disk += len(data)
         if not self._committing:
             self._committing = True
-            # Held: the loop keeps only a weak reference to a task.
-            self._commit_task = loop.create_task(self._commit_loop())
+            if self._sync_s <= self.loop_sync_max_s:
+                # After the handlers already running reach here too: one sync for them all.
+                loop.call_soon(self._commit_on_loop)
+            else:
+                # Held: the loop keeps only a weak reference to a task.
+                self._commit_task = loop.create_task(self._commit_off_loop())
         await future
 
-    async def _commit_loop(self) -> None:
+    def _commit_on_loop(self) -> None:
+        try:
+            batch, self._pending = self._pending, []
+            self._answer(batch, self._write(batch))
+        finally:
+            self._committing = False
+
+    async def _commit_off_loop(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
-                try:
-                    await loop.run_in_executor(None, self._write_and_sync, batch)
-                except OSError as e:
-                    log.error("spool write failed: %s", e)
-                    with self._bytes_lock:
-                        self._bytes_on_disk -= sum(len(data) for data, _, _ in batch)
-                    error = SpoolWriteError(f"the spool could not be written: {e.strerror}")
-                    for _, _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
-                self._seal_if_due()
+                self._answer(batch, await loop.run_in_executor(None, self._write, batch))
         finally:
             self._committing = False
 
-    def _write_and_sync(self, batch: list[tuple[bytes, int, asyncio.Future[None]]]) -> None:
+    def _write(self, batch: list[_Pending]) -> SpoolWriteError | None:
+        try:
+            self._write_and_sync(batch)
+        except OSError as e:
+            log.error("spool write failed: %s", e)
+            with self._bytes_lock:
+                self._bytes_on_disk -= sum(len(data) for data, _, _ in batch)
+            return SpoolWriteError(f"the spool could not be written: {e.strerror}")
+        return None
+
+    def _answer(self, batch: list[_Pending], error: SpoolWriteError | None) -> None:
+        """On the loop, between commits: no write runs on the open segment."""
+        for _, _, future in batch:
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+        if error is None:
+            self._seal_if_due()
+
+    def _write_and_sync(self, batch: list[_Pending]) -> None:
         if self._fd < 0:
             self._open_segment()
+        started = time.monotonic()
         data = b"".join(data for data, _, _ in batch)
+        if self._zeros_ahead and self._open_bytes + len(data) > self._zeroed_bytes:
+            self._write_zeros_ahead(self._open_bytes + len(data))
         try:
             written = 0
             while written < len(data):  # a full disk may take part of it first
-                written += os.write(self._fd, data[written:])
+                written += os.pwrite(self._fd, data[written:], self._open_bytes + written)
             os.fdatasync(self._fd)
         except OSError:
             self._end_segment_after_failed_write()
             raise
+        finally:
+            self._sync_s += (time.monotonic() - started - self._sync_s) * _SYNC_SMOOTHING
         self._open_bytes += len(data)
         self._open_records += sum(count for _, count, _ in batch)
+
+    def _write_zeros_ahead(self, end: int) -> None:
+        """Zeros from the last write on, past `end`, so later commits change no metadata.
+        Only an optimisation: on a disk too full for them the frames extend the file."""
+        start = max(self._zeroed_bytes, self._open_bytes)
+        target = end + _PREFILL_BYTES
+        try:
+            while start < target:
+                written = os.pwrite(self._fd, _ZEROS[: min(_PREFILL_BYTES, target - start)], start)
+                if written <= 0:
+                    raise OSError("no space for zeros")
+                start += written
+        except OSError:
+            # Give the space back: the frames may still fit without the zeros.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._open_bytes)
+            self._zeroed_bytes = self._open_bytes
+            self._zeros_ahead = False  # not again for this segment
+            return
+        self._zeroed_bytes = target
 
     def _end_segment_after_failed_write(self) -> None:
         """A torn tail must never stand before frames appended later (reading stops at the
@@ -448,12 +537,21 @@ class Spool(_FlushSide):
         self._next_sequence += 1
         uid = uuid.uuid4().hex
         self._open_path = self.directory / f"seg-{sequence:012d}-{uid}{_OPEN_SUFFIX}"
-        self._fd = os.open(self._open_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        # Not O_APPEND: frames are written at their offset, over the zeros ahead of them.
+        self._fd = os.open(self._open_path, os.O_WRONLY | os.O_CREAT, 0o600)
         self._open_records = 0
         self._open_bytes = 0
+        self._zeroed_bytes = 0
+        self._zeros_ahead = True
         self._open_since = time.monotonic()
         # The new directory entry must survive a crash too.
         _sync_directory(self.directory)
+
+    def _cut_zeros(self) -> None:
+        """A sealed segment holds its frames only (its size is what the spool counts)."""
+        if self._zeroed_bytes > self._open_bytes:
+            os.ftruncate(self._fd, self._open_bytes)
+        self._zeroed_bytes = 0
 
     def tick(self) -> None:
         """Seal the open segment if it is old enough (called by a timer on the event loop)."""
@@ -470,6 +568,7 @@ class Spool(_FlushSide):
         age_s = time.monotonic() - self._open_since
         if not (force or self._open_records >= self.max_records or age_s >= self.max_age_s):
             return
+        self._cut_zeros()
         os.close(self._fd)
         self._fd = -1
         assert self._open_path is not None

@@ -9,6 +9,7 @@ tables with their deduplication window, through the real flusher.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import queue
 import time
 import uuid
@@ -20,7 +21,7 @@ from relay.flusher import BatchSink, Flusher
 from relay.ingest import event_record
 from relay.metrics import RelayMetrics
 from relay.records import SpoolRecord, decode_record, encode_record
-from relay.spool import SealedSegments, Spool, SpoolWriteError, read_frames
+from relay.spool import SealedSegments, Spool, SpoolWriteError, frame, read_frames
 from tests.support.small_disk import small_disk
 
 
@@ -152,6 +153,93 @@ def test_an_open_segment_left_by_a_crash_is_sealed_and_keeps_its_name_token(tmp_
     assert segment.token == f"{restarted.spool_id}-{uid}"
     assert len(segment.read_records()) == 2
     restarted.close()
+
+
+def test_the_open_segment_has_zeros_ahead_of_its_frames_and_a_sealed_one_only_frames(tmp_path):
+    directory = tmp_path / "spool"
+    spool = open_spool(directory)
+    records, _ = event_records(3)
+    asyncio.run(spool.append(records))
+    (open_file,) = directory.glob("seg-*.open")
+    frames = b"".join(frame(record) for record in records)
+    data = open_file.read_bytes()
+    # Written ahead so that commits change no file size: zeros, which end the frames.
+    assert len(data) >= len(frames) + (1 << 20)
+    assert data[: len(frames)] == frames and not any(data[len(frames) :])
+    assert read_frames(data) == records
+
+    spool.seal_open()
+    (segment,) = list(spool.sealed.queue)
+    assert segment.path.read_bytes() == frames
+    spool.close()
+
+
+def test_an_open_segment_left_by_a_crash_is_cut_to_its_whole_frames(tmp_path):
+    directory = tmp_path / "spool"
+    spool = open_spool(directory)
+    records, _ = event_records(4)
+    for record in records:
+        asyncio.run(spool.append([record]))
+    (open_file,) = directory.glob("seg-*.open")
+    acknowledged = b"".join(frame(record) for record in records)
+    # The process dies while writing a fifth frame: half of it lands amid the zeros.
+    torn = frame(event_records(1)[0][0])
+    with open(open_file, "r+b") as out:
+        out.seek(len(acknowledged))
+        out.write(torn[: len(torn) // 2])
+    crash(spool)
+
+    restarted = open_spool(directory)
+    (segment,) = list(restarted.sealed.queue)
+    assert segment.path.read_bytes() == acknowledged
+    assert segment.read_records() == records
+    assert restarted.bytes_on_disk == len(acknowledged)
+    restarted.close()
+
+
+class _CountingExecutor(concurrent.futures.ThreadPoolExecutor):
+    """The loop's default executor, counting what is handed to it."""
+
+    submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def _append_concurrently(spool: Spool, batches: list[list[bytes]]) -> int:
+    """Every batch appended by its own task at once, as requests do; the executor's use."""
+    executor = _CountingExecutor(max_workers=2)
+
+    async def run() -> None:
+        asyncio.get_running_loop().set_default_executor(executor)
+        for _ in range(3):  # waves: the later ones commit after a sync was measured
+            await asyncio.gather(*(spool.append(batch) for batch in batches))
+
+    asyncio.run(run())
+    return executor.submitted
+
+
+@pytest.mark.parametrize(
+    ("sync_limit_s", "hands_off"),
+    [(0.002, False), (1e-9, True)],
+    ids=["syncs-fast-commit-on-the-loop", "syncs-slow-commit-in-a-thread"],
+)
+def test_concurrent_appends_share_commits_on_the_loop_or_in_a_thread_by_sync_time(
+    tmp_path, sync_limit_s, hands_off
+):
+    spool = open_spool(tmp_path / "spool")
+    spool.loop_sync_max_s = sync_limit_s
+    records, _ = event_records(60)
+    batches = [records[i : i + 3] for i in range(0, 60, 3)]
+    submitted = _append_concurrently(spool, batches)
+    # Syncs of this disk take more than a nanosecond: after the first commit, measured,
+    # the rest go to a thread; below 2 ms none does.
+    assert (submitted > 0) is hands_off
+    spool.seal_open()
+    (segment,) = list(spool.sealed.queue)
+    assert segment.read_records() == records * 3  # in the order they were appended
+    spool.close()
 
 
 def test_a_segment_named_before_segments_had_ids_keeps_the_token_it_was_written_with(
