@@ -528,6 +528,8 @@ def run_all(args: argparse.Namespace, work: Path, env: dict[str, str], templates
             run_wrk(target, templates, 3, args.connections)
             several = measure(target, templates, args.seconds, args.connections, drain_timeout_s)
             describe(f"serve --processes {args.processes}, sustained", several)
+            if args.profile:
+                profile_run(target, templates, args, work)
         finally:
             target.close()
             stop(target.process)

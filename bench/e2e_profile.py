@@ -108,10 +108,19 @@ def tree_cpu_s(pid: int) -> dict[str, float]:
             name = child.name()
         except psutil.NoSuchProcess:
             continue
-        kind = "postgres" if "postgres" in name else name
+        kind = "postgres" if "postgres" in name else _python_role(child) or name
         total = times.user + times.system + times.children_user + times.children_system
         found[f"process {kind}"] += total
     return dict(found)
+
+
+def _python_role(process: psutil.Process) -> str | None:
+    """`relay` for serve's relay processes (`--processes N`), by their command line."""
+    try:
+        command = process.cmdline()
+    except psutil.NoSuchProcess:
+        return None
+    return "relay" if "relay" in command else None
 
 
 def start_recording(pid: int, seconds: int, out: Path) -> subprocess.Popen:
@@ -129,6 +138,7 @@ def start_recording(pid: int, seconds: int, out: Path) -> subprocess.Popen:
             "raw",
             "--nonblocking",
             "--threads",
+            "--subprocesses",
             "--output",
             str(out),
         ],
