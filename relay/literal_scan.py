@@ -67,3 +67,41 @@ class LiteralScanner:
                 if on_match(index, position + len(literal)):
                     return
                 position = lowered.find(literal, position + 1)
+
+
+class PatternPresence:
+    """Whether a regular expression matches anywhere in a body: one Hyperscan pass that
+    stops at the first match, or `re.search` where Hyperscan cannot run. Only for
+    patterns both engines read alike (classes, alternation, repetition; no anchors,
+    backreferences or lookaround); the tests hold the two engines to identical answers."""
+
+    def __init__(self, pattern: bytes, *, engine: str = "auto") -> None:
+        if engine not in ("auto", "hyperscan", "re"):
+            raise ValueError(f"unknown engine {engine!r}")
+        if engine == "hyperscan" and hyperscan is None:
+            raise RuntimeError("hyperscan is not installed")
+        self._regex = re.compile(pattern)
+        self.engine = "re" if engine == "re" or hyperscan is None else "hyperscan"
+        self._local = threading.local()
+        if self.engine == "hyperscan":
+            self._database = hyperscan.Database()
+            self._database.compile(
+                expressions=[pattern], ids=[0], elements=1, flags=hyperscan.HS_FLAG_SINGLEMATCH
+            )
+
+    def found_in(self, data: bytes) -> bool:
+        if self.engine == "re":
+            return self._regex.search(data) is not None
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+        found = False
+
+        def on_match(_id: int, _start: int, _end: int, _flags: int, _ctx: object) -> bool:
+            nonlocal found
+            found = True
+            return True  # stop: one is enough
+
+        with contextlib.suppress(hyperscan.ScanTerminated):
+            self._database.scan(data, match_event_handler=on_match, scratch=scratch)
+        return found

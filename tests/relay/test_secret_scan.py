@@ -10,8 +10,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from relay.envelope import parse_envelope
-from relay.literal_scan import LiteralScanner, hyperscan
-from relay.scrub import _KEYWORDS, _SCAN_LITERALS, plan_scrub
+from relay.literal_scan import LiteralScanner, PatternPresence, hyperscan
+from relay.scrub import _CARD_RUN, _CARD_SHAPE, _KEYWORDS, _SCAN_LITERALS, _SHAPES, plan_scrub
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "envelopes"
 FIND = LiteralScanner(_SCAN_LITERALS, engine="find")
@@ -104,3 +104,44 @@ def test_no_secret_key_is_missed_and_the_engines_agree(event, spacing):
     if has_secret_key(event):
         assert plan is not None and plan.keys
     assert plan == plan_scrub(raw, FIND)
+
+
+# --- the card-run pre-check -------------------------------------------------------------
+
+CARD_RUN_RE = PatternPresence(_CARD_RUN, engine="re")
+
+
+def the_full_scan_finds_a_run(data: bytes) -> bool:
+    """What the pre-check stands in front of: the search over the translated copy."""
+    return _CARD_SHAPE.search(data.translate(_SHAPES)) is not None
+
+
+card_texts = st.lists(
+    st.sampled_from(["4", "1", "0", "9", " ", "-", "  ", "--", "x", '"', ":", "\u0663", "\n"]),
+    max_size=60,
+).map(lambda parts: "".join(parts).encode())
+
+
+@given(card_texts)
+@settings(max_examples=400)
+@example(b"4111 1111 1111 1111")
+@example(b"411111111111")  # 12 digits: not a run
+@example(b"1234-5678-9012-3")
+@example(b"12 -34567890123")  # two separators in a row break the run
+def test_the_card_run_pre_check_answers_as_the_full_scan(data):
+    assert CARD_RUN_RE.found_in(data) == the_full_scan_finds_a_run(data)
+    if hyperscan is not None:
+        assert PatternPresence(_CARD_RUN, engine="hyperscan").found_in(data) == (
+            the_full_scan_finds_a_run(data)
+        )
+
+
+def test_the_card_run_pre_check_answers_as_the_full_scan_on_recorded_sdk_payloads():
+    payloads = corpus_payloads()
+    found = 0
+    for payload in payloads:
+        expected = the_full_scan_finds_a_run(payload)
+        assert CARD_RUN_RE.found_in(payload) == expected
+        assert PatternPresence(_CARD_RUN).found_in(payload) == expected
+        found += expected
+    assert 0 < found < len(payloads)  # both answers occur
