@@ -36,8 +36,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # notebooks and exports can read live data while it holds the folder (0: off).
     clickhouse_http_port: int = 8123
 
-    # Relay batching: a batch goes to ClickHouse at this many rows or this age.
-    batch_max_rows: int = 1000
+    # Relay batching: a batch goes to ClickHouse at this many rows or this age. 0: 1,000
+    # when the relay process flushes its own spool, 4,000 when another process does (see
+    # `segment_rows`).
+    batch_max_rows: int = 0
     batch_max_age_s: float = 1.0
     spool_max_bytes: int = 1024 * 1024 * 1024
     # Batches allowed to wait in Redis; beyond this the spool holds the backlog.
@@ -124,6 +126,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def spool_dir(self) -> Path:
         return spool_dir_of(self.data_dir, self.relay_index)
+
+    @property
+    def segment_rows(self) -> int:
+        """Rows per spool segment, and so per ClickHouse insert and workers' batch.
+
+        A relay that flushes its own spool processes each segment in its process, and
+        the event loop waits on the GIL meanwhile: 4,000-row segments doubled `serve`'s
+        p99. Flushed by another process (`serve --processes N`), the relay's loop is not
+        held up, and fewer, larger inserts leave ClickHouse less to merge and the flusher
+        less to do per event (`serve --processes 2`: 0.36 -> 0.31 CPU-ms per event)."""
+        if self.batch_max_rows:
+            return self.batch_max_rows
+        return 1000 if self.relay_flushes else 4000
 
     @property
     def relay_process_count(self) -> int:

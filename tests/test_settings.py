@@ -65,3 +65,10 @@ def test_a_child_process_environment_loads_the_same_settings():
 def test_each_relay_process_has_a_spool_of_its_own_and_relay_0_the_single_process_one():
     assert spool_dir_of(Path("/d"), 0) == Path("/d/spool")
     assert load_settings({}, data_dir="/d", relay_index=3).spool_dir == Path("/d/spool/relay-3")
+
+
+def test_segments_are_larger_when_another_process_flushes_them_unless_set():
+    assert load_settings({}).segment_rows == 1000
+    assert load_settings({"STACKWISE_RELAY_FLUSHES": "false"}).segment_rows == 4000
+    both = {"STACKWISE_RELAY_FLUSHES": "false", "STACKWISE_BATCH_MAX_ROWS": "250"}
+    assert load_settings(both).segment_rows == 250
