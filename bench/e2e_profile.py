@@ -49,7 +49,7 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
 
 # Python threads by the name Python gave them; what each does in serve.
 _PYTHON_THREADS = {
-    "MainThread": "relay event loop (HTTP, auth, envelope, quotas)",
+    "MainThread": "main thread (one process: the relay event loop; else the supervisor)",
     "relay-flusher": "relay flusher (processing, ClickHouse insert, enqueue)",
     "Thread": "Dramatiq consumers and workers (grouping)",
     "uvloop": "relay spool writes (executor threads)",
