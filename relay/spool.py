@@ -1,12 +1,14 @@
 """The durable spool: what the relay has acknowledged and not yet handed on.
 
 Requests append records to the open segment; a single committer writes and
-fdatasyncs whatever accumulated while the previous sync ran (group commit), and
-only then are those requests answered. A segment is sealed at `max_records` or
-`max_age_s`; the flusher stores a sealed segment in ClickHouse and hands it to
-the workers, then deletes it. After a crash every segment still on disk, the
-open one included, is sealed again and flushed: a record torn by the crash was
-never acknowledged, so reading stops at the first incomplete or corrupt frame.
+fdatasyncs whatever accumulated while the previous sync ran (group commit), on the
+event loop's thread while syncs are fast and in a thread otherwise (see
+`_LOOP_SYNC_MAX_S`), and only then are those requests answered. A segment is
+sealed at `max_records` or `max_age_s`; the flusher stores a sealed segment in
+ClickHouse and hands it to the workers, then deletes it. After a crash every
+segment still on disk, the open one included, is sealed again and flushed: a
+record torn by the crash was never acknowledged, so reading stops at the first
+incomplete or corrupt frame.
 
 Two roles share a spool folder, each under a lock of its own: the appender (the relay
 process answering requests: `Spool`) and the flusher (`SealedSegments`, or the `Spool`
