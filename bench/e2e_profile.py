@@ -166,7 +166,12 @@ def classify(stack: str) -> str:
 def print_profile(stages: Counter[str], cpu: dict[str, float], events: int) -> None:
     total_samples = sum(stages.values()) or 1
     serve_cpu_s = sum(v for k, v in cpu.items() if k.startswith("serve thread"))
-    print(f"per-stage share of serve's Python samples ({total_samples:,} samples):")
+    # py-spy counts a thread waiting on the disk (fdatasync) as busy: the spool's share
+    # here is time, not CPU; the table below it is CPU.
+    print(
+        f"per-stage share of serve's Python samples ({total_samples:,} samples; a wait on "
+        "the disk counts as busy):"
+    )
     for stage, samples in stages.most_common():
         share = samples / total_samples
         print(f"  {share:6.1%}  {stage}")
