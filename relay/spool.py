@@ -552,7 +552,9 @@ class Spool(_FlushSide):
     def _cut_zeros(self) -> None:
         """A sealed segment holds its frames only (its size is what the spool counts)."""
         if self._zeroed_bytes > self._open_bytes:
-            os.ftruncate(self._fd, self._open_bytes)
+            # Harmless if it fails: the zeros end the frames all the same.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._open_bytes)
         self._zeroed_bytes = 0
 
     def tick(self) -> None:
