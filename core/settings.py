@@ -42,7 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     batch_max_rows: int = 0
     batch_max_age_s: float = 1.0
     spool_max_bytes: int = 1024 * 1024 * 1024
-    # Batches allowed to wait in Redis; beyond this the spool holds the backlog.
+    # Batches of 1,000 events allowed to wait in Redis (a batch of 4,000 counts as four);
+    # beyond this the spool holds the backlog.
     queue_max_batches: int = 200
     key_refresh_interval_s: float = 2.0
 
@@ -139,6 +140,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.batch_max_rows:
             return self.batch_max_rows
         return 1000 if self.relay_flushes else 4000
+
+    def queue_bound(self, batch_rows: int) -> int:
+        """How many batches of `batch_rows` events may wait in Redis: `queue_max_batches`
+        counts batches of 1,000, so Redis holds as much whatever the segments' size."""
+        return max(1, self.queue_max_batches * 1000 // max(1, batch_rows))
 
     @property
     def relay_process_count(self) -> int:

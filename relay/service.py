@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import msgspec
 from dramatiq.brokers.redis import RedisBroker
 from prometheus_client import CollectorRegistry
 from sanic import Sanic
@@ -51,7 +52,11 @@ class RelayService:
         self._health_client = stack.clickhouse()
         self._health_lock = threading.Lock()
         self.flusher = (
-            Flusher(self.spool, batch_sink(stack, broker, self.metrics), self.metrics)
+            Flusher(
+                self.spool,
+                batch_sink(stack, broker, self.metrics, batch_rows=settings.segment_rows),
+                self.metrics,
+            )
             if settings.relay_flushes
             else None
         )
@@ -118,9 +123,13 @@ class RelayService:
         self.spool.close()
 
 
-def batch_sink(stack: Stack, broker: RedisBroker, metrics: RelayMetrics) -> BatchSink:
-    """Stored in the stack's ClickHouse, handed to the workers through its broker."""
+def batch_sink(
+    stack: Stack, broker: RedisBroker, metrics: RelayMetrics, *, batch_rows: int
+) -> BatchSink:
+    """Stored in the stack's ClickHouse, handed to the workers through its broker, in
+    batches of up to `batch_rows` events."""
     settings = stack.settings
+    queue_bound = settings.queue_bound(batch_rows)
 
     def enqueue_batch(encoded: bytes) -> None:
         enqueue(broker, settings.queue_name, PROCESS_EVENTS, encoded)
@@ -130,7 +139,7 @@ def batch_sink(stack: Stack, broker: RedisBroker, metrics: RelayMetrics) -> Batc
         while True:
             depth = queue_depth(broker, settings.queue_name)
             metrics.queue_depth.set(depth)
-            if depth < settings.queue_max_batches:
+            if depth < queue_bound:
                 return
             time.sleep(_QUEUE_POLL_S)
 
@@ -149,7 +158,9 @@ class RelaySpoolFlushers:
         self, stack: Stack, broker: RedisBroker, relays: int, registry: CollectorRegistry
     ) -> None:
         self.metrics = RelayMetrics(registry)
-        sink = batch_sink(stack, broker, self.metrics)
+        # The relays' segments: their size, not this process's own setting's.
+        relay_settings = msgspec.structs.replace(stack.settings, relay_flushes=False)
+        sink = batch_sink(stack, broker, self.metrics, batch_rows=relay_settings.segment_rows)
         self.spools = [
             SealedSegments(spool_dir_of(stack.settings.data_dir, index)) for index in range(relays)
         ]

@@ -72,3 +72,11 @@ def test_segments_are_larger_when_another_process_flushes_them_unless_set():
     assert load_settings({"STACKWISE_RELAY_FLUSHES": "false"}).segment_rows == 4000
     both = {"STACKWISE_RELAY_FLUSHES": "false", "STACKWISE_BATCH_MAX_ROWS": "250"}
     assert load_settings(both).segment_rows == 250
+
+
+def test_the_queue_bound_counts_events_whatever_the_batches_size():
+    settings = load_settings({"STACKWISE_QUEUE_MAX_BATCHES": "200"})
+    assert settings.queue_bound(1000) == 200
+    assert settings.queue_bound(4000) == 50
+    assert settings.queue_bound(250) == 800
+    assert load_settings({"STACKWISE_QUEUE_MAX_BATCHES": "1"}).queue_bound(4000) == 1
