@@ -14,6 +14,7 @@ import logging
 from sanic import Request, Sanic
 from sanic import exceptions as sanic_exceptions
 from sanic.response import HTTPResponse, json, raw
+from sanic.server.protocols.http_protocol import HttpProtocol
 
 from relay import endpoints, uploads
 from relay.deps import CORS_HEADERS, RelayDeps
@@ -33,6 +34,22 @@ PREFLIGHT_HEADERS = {
     "access-control-max-age": "3600",
 }
 _app_numbers = itertools.count(1)
+
+
+class RelayProtocol(HttpProtocol):
+    """Sanic's HTTP/1 protocol, with one change when the server stops.
+
+    Sanic closes every connection it finds idle, then waits for the others. A keep-alive
+    connection whose next request has just arrived is still idle until its task runs; that
+    task then handles a request on a closed connection: it appends the event and is cut
+    off before the answer (logged as "stopped. Transport is closed"), so the SDK sends
+    again an event already spooled. Such a connection is busy: it is answered, with
+    `Connection: close` (see `stop_keeping_alive`), within the graceful wait."""
+
+    def close_if_idle(self) -> bool:
+        if self.recv_buffer:
+            return False
+        return super().close_if_idle()
 
 
 def error_response(error: RelayError) -> HTTPResponse:

@@ -128,6 +128,7 @@ def _run_relay_http(
     """Serve the relay until stopped; `listening_line` is printed once it accepts
     connections, so a script that reads it may send at once. With `ready_fd`, it is one
     of several processes on the port and tells its supervisor there instead."""
+    from relay.app import RelayProtocol
     from relay.service import RelayService
 
     extra = [_worker_metrics] if with_workers else []
@@ -152,7 +153,9 @@ def _run_relay_http(
     gc.freeze()
     try:
         listen = {"sock": sock} if sock else {"host": settings.host, "port": settings.port}
-        relay.app.run(**listen, single_process=True, access_log=False, motd=False)
+        relay.app.run(
+            **listen, single_process=True, access_log=False, motd=False, protocol=RelayProtocol
+        )
     finally:
         relay.stop()
         if sock is not None:

@@ -18,8 +18,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Sanic, port: int | None = None) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 until the block ends; yields the base URL."""
+def serving(app: Sanic, port: int | None = None, protocol: type | None = None) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 until the block ends; yields the base URL. The server and
+    its loop are `app.ctx.server` and `app.ctx.loop` meanwhile."""
     port = port or free_port()
     # Sanic's TouchUp rewrites shared class methods at each app's start-up, which breaks the
     # second app in one process; `serve` runs one app per process and keeps it on.
@@ -29,14 +30,16 @@ def serving(app: Sanic, port: int | None = None) -> Iterator[str]:
     state: dict = {}
 
     async def start() -> None:
+        options = {"protocol": protocol} if protocol is not None else {}
         server = await app.create_server(
-            host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+            host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False, **options
         )
         assert server is not None
         await server.startup()
         await server.before_start()
         await server.after_start()
-        state["server"] = server
+        state["server"] = app.ctx.server = server
+        app.ctx.loop = loop
 
     def run() -> None:
         asyncio.set_event_loop(loop)
