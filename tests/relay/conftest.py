@@ -20,6 +20,17 @@ PUBLIC_KEY = "6f8e0e0c2b7a4b1f9f4c2a1d3e5b7c9d"
 PROJECT_ID = 42
 
 
+def add_project(stack: Stack, project_id: int, slug: str, public_key: str) -> None:
+    with stack.pool.connection() as conn:
+        conn.execute(
+            "INSERT INTO projects (id, slug, name) VALUES (%s, %s, %s)", (project_id, slug, slug)
+        )
+        conn.execute(
+            "INSERT INTO project_keys (public_key, project_id) VALUES (%s, %s)",
+            (public_key, project_id),
+        )
+
+
 class RunningRelay:
     def __init__(self, stack: Stack, service: RelayService, base_url: str) -> None:
         self.stack = stack
@@ -38,15 +49,7 @@ def relay(tmp_path_factory, postgres_template, chdb_dir) -> Iterator[RunningRela
             tmp_path_factory.mktemp("corpus"), postgres_url, namespace, chdb_dir
         )
         with open_test_stack(settings) as stack:
-            with stack.pool.connection() as conn:
-                conn.execute(
-                    "INSERT INTO projects (id, slug, name) VALUES (%s, 'corpus', 'c')",
-                    (PROJECT_ID,),
-                )
-                conn.execute(
-                    "INSERT INTO project_keys (public_key, project_id) VALUES (%s, %s)",
-                    (PUBLIC_KEY, PROJECT_ID),
-                )
+            add_project(stack, PROJECT_ID, "corpus", PUBLIC_KEY)
             service = RelayService(stack, stack_broker(stack))
             service.start()
             try:

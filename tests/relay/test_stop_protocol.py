@@ -20,6 +20,7 @@ from sanic.server.protocols.http_protocol import HttpProtocol
 from relay.app import RelayProtocol
 from relay.service import RelayService
 from stackwise.serve import stack_broker
+from tests.relay.conftest import add_project
 from tests.support.load import event_envelope
 from tests.support.relay_thread import serving
 
@@ -58,14 +59,7 @@ def _read_answer(sock: socket.socket) -> bytes:
     ids=["relay-protocol-answers", "sanic-protocol-cuts"],
 )
 def test_a_request_arrived_as_the_relay_stops_is_answered(stack, protocol, answered):
-    with stack.pool.connection() as conn:
-        conn.execute(
-            "INSERT INTO projects (id, slug, name) VALUES (%s, 'stopping', 's')", (PROJECT_ID,)
-        )
-        conn.execute(
-            "INSERT INTO project_keys (public_key, project_id) VALUES (%s, %s)",
-            (PUBLIC_KEY, PROJECT_ID),
-        )
+    add_project(stack, PROJECT_ID, "stopping", PUBLIC_KEY)
     service = RelayService(stack, stack_broker(stack))
     service.start()
     try:
