@@ -40,6 +40,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -496,22 +498,33 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
+@contextmanager
+def warmed_serve(
+    work: Path, env: dict[str, str], templates: Path, *, processes: int, port: int, connections: int
+) -> Iterator[Target]:
+    """`serve --processes N` started, warmed up by a short load (not counted), then stopped."""
+    target = start_serve(work, env, processes, port)
+    try:
+        run_wrk(target, templates, 3, connections)
+        yield target
+    finally:
+        target.close()
+        stop(target.process)
+
+
 def run_all(args: argparse.Namespace, work: Path, env: dict[str, str], templates: Path) -> int:
     drain_timeout_s = args.drain_timeout
     processes = args.processes
     # One process (relay, flusher and workers together): what the processes are compared with.
-    baseline = start_serve(work, env, 1, 18911)
-    try:
-        run_wrk(baseline, templates, 3, args.connections)  # warm up, not counted
+    with warmed_serve(
+        work, env, templates, processes=1, port=18911, connections=args.connections
+    ) as baseline:
         single = measure(baseline, templates, args.seconds, args.connections, drain_timeout_s)
         describe("serve --processes 1, sustained", single)
-    finally:
-        baseline.close()
-        stop(baseline.process)
     # The layout `just serve` runs: one relay process per core, the storage owner flushing.
-    target = start_serve(work, env, processes, 18921)
-    try:
-        run_wrk(target, templates, 3, args.connections)
+    with warmed_serve(
+        work, env, templates, processes=processes, port=18921, connections=args.connections
+    ) as target:
         sustained = measure(target, templates, args.seconds, args.connections, drain_timeout_s)
         describe(f"serve --processes {processes}, sustained", sustained)
         burst = None
@@ -523,9 +536,6 @@ def run_all(args: argparse.Namespace, work: Path, env: dict[str, str], templates
             describe(f"serve --processes {processes}, burst with {connections} connections", burst)
         if args.profile:
             profile_run(target, templates, args, work)
-    finally:
-        target.close()
-        stop(target.process)
     return 0 if summarize(single, sustained, burst, processes) else 1
 
 

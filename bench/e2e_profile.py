@@ -52,7 +52,7 @@ _PYTHON_THREADS = {
     "MainThread": "main thread (one process: the relay event loop; else the supervisor)",
     "relay-flusher": "relay flusher (processing, ClickHouse insert, enqueue)",
     "Thread": "Dramatiq consumers and workers (grouping)",
-    "uvloop": "relay spool writes (executor threads)",
+    "uvloop": "executor threads (large bodies; spool commits on a slow disk)",
 }
 
 

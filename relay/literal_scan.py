@@ -95,13 +95,12 @@ class PatternPresence:
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._database)
-        found = False
+        try:
+            self._database.scan(data, match_event_handler=_stop_scanning, scratch=scratch)
+        except hyperscan.ScanTerminated:  # a match stopped it: one is enough
+            return True
+        return False
 
-        def on_match(_id: int, _start: int, _end: int, _flags: int, _ctx: object) -> bool:
-            nonlocal found
-            found = True
-            return True  # stop: one is enough
 
-        with contextlib.suppress(hyperscan.ScanTerminated):
-            self._database.scan(data, match_event_handler=on_match, scratch=scratch)
-        return found
+def _stop_scanning(*_match: object) -> bool:
+    return True

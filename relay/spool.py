@@ -89,9 +89,9 @@ _ZEROS = memoryview(bytes(_PREFILL_BYTES))
 # this (smoothed over the last few): handing each commit to a thread and back cost more
 # CPU than the sync itself, a thread wake-up, GIL hand-offs and a wake-up of the loop
 # each way (`serve --processes 2` on this machine: relay CPU per event 0.26 -> 0.17 ms,
-# 3,300 -> 4,300 events/s acknowledged), and the loop would only wait for the sync anyway: every
-# request it serves is waiting for a commit. A slow disk takes the commits off the loop,
-# so /healthz and new requests are not held up behind it.
+# 3,300 -> 4,300 events/s acknowledged), and the loop would only wait for the sync
+# anyway: every request it serves is waiting for a commit. A slow disk takes the commits
+# off the loop, so /healthz and new requests are not held up behind it.
 _LOOP_SYNC_MAX_S = 0.002
 _SYNC_SMOOTHING = 0.2
 
@@ -354,7 +354,8 @@ class Spool(_FlushSide):
         self._open_path: Path | None = None
         self._open_records = 0
         self._open_bytes = 0
-        # Where the zeros written ahead of the frames end; whether to write more.
+        # Where the zeros written ahead of the open segment's frames end (set when one
+        # is opened); whether to write more.
         self._zeroed_bytes = 0
         self._zeros_ahead = True
         self._open_since = 0.0
@@ -408,7 +409,8 @@ class Spool(_FlushSide):
         with self._bytes_lock:
             # Appends in flight are counted before they are written: keep them.
             in_flight = sum(len(data) for data, _, _ in self._pending)
-            zeros_ahead = max(0, self._zeroed_bytes - self._open_bytes)
+            open_zeros = self._zeroed_bytes - self._open_bytes if self._fd >= 0 else 0
+            zeros_ahead = max(0, open_zeros)
             self._bytes_on_disk = total - zeros_ahead + in_flight
 
     # -- appending (event loop) -----------------------------------------------------
@@ -499,7 +501,7 @@ class Spool(_FlushSide):
     def _write_zeros_ahead(self, end: int) -> None:
         """Zeros from the last write on, past `end`, so later commits change no metadata.
         Only an optimisation: on a disk too full for them the frames extend the file."""
-        start = max(self._zeroed_bytes, self._open_bytes)
+        start = self._zeroed_bytes  # never behind the frames while zeros are written ahead
         target = end + _PREFILL_BYTES
         try:
             while start < target:
@@ -555,7 +557,6 @@ class Spool(_FlushSide):
             # Harmless if it fails: the zeros end the frames all the same.
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._open_bytes)
-        self._zeroed_bytes = 0
 
     def tick(self) -> None:
         """Seal the open segment if it is old enough (called by a timer on the event loop)."""
