@@ -17,8 +17,9 @@ from sanic.response import HTTPResponse, json, raw
 from sanic.server.protocols.http_protocol import HttpProtocol
 
 from relay import endpoints, uploads
+from relay.arrival import error_reply
 from relay.deps import CORS_HEADERS, RelayDeps
-from relay.errors import RateLimited, RelayError, Unavailable
+from relay.errors import RelayError
 from relay.limits import MAX_ENVELOPE_COMPRESSED_BYTES
 from relay.spool import Spool
 
@@ -53,13 +54,7 @@ class RelayProtocol(HttpProtocol):
 
 
 def error_response(error: RelayError) -> HTTPResponse:
-    headers = {**CORS_HEADERS, "x-sentry-error": error.detail[:200]}
-    if isinstance(error, RateLimited):
-        headers["retry-after"] = str(error.retry_after_s)
-        headers["x-sentry-rate-limits"] = error.rate_limits_header
-    elif isinstance(error, Unavailable):
-        headers["retry-after"] = str(error.retry_after_s)
-    return json({"detail": error.detail}, status=error.status, headers=headers)
+    return endpoints.response_of(error_reply(error))
 
 
 def create_app(deps: RelayDeps, *, name: str | None = None) -> Sanic:

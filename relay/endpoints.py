@@ -1,10 +1,11 @@
 """Sentry's ingestion endpoints: envelope, legacy store, browser security reports.
 
-Each handler reads the body, authenticates, frames the envelope, lets the quotas and
+Each endpoint reads the body, authenticates, frames the envelope, lets the quotas and
 spike protection decide, spools the items as sent, and answers only once the spool has
 them on disk (the fast acknowledge path: filters, sampling, normalization and scrubbing
 run after the answer, in the flush stage, see `process`). Errors are RelayErrors,
-answered in `app`.
+answered with `arrival.error_reply`. The endpoints take an `Arrival` and return a `Reply`,
+whichever front parsed the request; the Sanic handlers at the end adapt them to Sanic.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from collections import Counter
 
 import msgspec
 from sanic import Request
-from sanic.response import HTTPResponse, json, raw
+from sanic.response import HTTPResponse, raw
 
+from relay.arrival import Arrival, Reply, json_reply
 from relay.auth import extract_credentials
 from relay.decompress import decompress
-from relay.deps import CORS_HEADERS, RelayDeps
+from relay.deps import CORS_HEADERS
 from relay.envelope import Envelope, parse_envelope
 from relay.errors import (
     BadRequest,
@@ -50,17 +52,13 @@ _INLINE_DECOMPRESS_BYTES = 256 * 1024
 _EVENT_CATEGORIES = ("error", "transaction", "security")
 
 
-async def _decompressed(request: Request, *, limit: int, what: str) -> bytes:
-    body = request.body
-    encoding = request.headers.get("content-encoding")
-    request.app.ctx.deps.metrics.encodings.labels((encoding or "identity").lower()[:16]).inc()
+async def _decompressed(arrival: Arrival, *, limit: int, what: str) -> bytes:
+    body = arrival.body
+    encoding = arrival.headers.get("content-encoding")
+    arrival.deps.metrics.encodings.labels((encoding or "identity").lower()[:16]).inc()
     if len(body) > _INLINE_DECOMPRESS_BYTES:
         return await asyncio.to_thread(decompress, body, encoding, limit=limit, what=what)
     return decompress(body, encoding, limit=limit, what=what)
-
-
-def _query(request: Request) -> dict[str, str]:
-    return {name: values[0] for name, values in request.args.items() if values}
 
 
 def _legacy_store_body(body: bytes) -> bytes:
@@ -90,7 +88,7 @@ def _check_dsn_project(envelope_dsn: str | None, project_id: int) -> None:
 
 
 async def _decide_and_ingest(
-    request: Request,
+    arrival: Arrival,
     *,
     project: ProjectState,
     key: KeyState,
@@ -98,7 +96,7 @@ async def _decide_and_ingest(
     received_at: float,
 ) -> IngestResult:
     """Quotas and spike protection for the request's categories, then each item's fate."""
-    deps: RelayDeps = request.app.ctx.deps
+    deps = arrival.deps
     if deps.policy is None:
         return ingest_envelope(envelope, project_id=project.id, received_at=received_at)
     categories = Counter(
@@ -112,7 +110,7 @@ async def _decide_and_ingest(
         project.id,
         project.config,
         refused,
-        client_ip=request.remote_addr or request.ip,
+        client_ip=arrival.client_ip,
         trace_id=trace.get("trace_id") if isinstance(trace.get("trace_id"), str) else None,
     )
     result = ingest_envelope(
@@ -124,10 +122,10 @@ async def _decide_and_ingest(
 
 
 async def _accept(
-    request: Request, endpoint: str, result: IngestResult, *, status: int = 200
-) -> HTTPResponse:
+    arrival: Arrival, endpoint: str, result: IngestResult, *, status: int = 200
+) -> Reply:
     """Spool what the request leaves (kept items and outcomes), then answer."""
-    deps: RelayDeps = request.app.ctx.deps
+    deps = arrival.deps
     try:
         await deps.spool.append(result.records)
     except SpoolFullError as e:
@@ -151,64 +149,88 @@ async def _accept(
         headers["x-sentry-rate-limits"] = header
     metrics.requests.labels(endpoint, str(status)).inc()
     if status == 201:
-        return raw(b"", status=201, headers=headers)
-    body = {"id": result.event_id} if result.event_id else {}
-    return json(body, headers=headers)
+        return Reply(201, headers)
+    return json_reply(200, {"id": result.event_id} if result.event_id else {}, headers)
 
 
-async def envelope(request: Request, project_id: int) -> HTTPResponse:
+async def envelope_reply(arrival: Arrival, project_id: int) -> Reply:
     received_at = time.time()
-    query = _query(request)
+    query = arrival.query
     credentials = None
-    if "x-sentry-auth" in request.headers or "authorization" in request.headers or query:
-        credentials = extract_credentials(request.headers, query)
-    body = await _decompressed(request, limit=MAX_ENVELOPE_BYTES, what="envelope")
+    if "x-sentry-auth" in arrival.headers or "authorization" in arrival.headers or query:
+        credentials = extract_credentials(arrival.headers, query)
+    body = await _decompressed(arrival, limit=MAX_ENVELOPE_BYTES, what="envelope")
     parsed = parse_envelope(body)
     if credentials is None or parsed.headers.dsn:
-        credentials = extract_credentials(request.headers, query, parsed.headers.dsn)
+        credentials = extract_credentials(arrival.headers, query, parsed.headers.dsn)
     _check_dsn_project(parsed.headers.dsn, project_id)
-    project, key = await request.app.ctx.deps.project_cache.authorize(
-        credentials.public_key, project_id
-    )
+    project, key = await arrival.deps.project_cache.authorize(credentials.public_key, project_id)
     result = await _decide_and_ingest(
-        request, project=project, key=key, envelope=parsed, received_at=received_at
+        arrival, project=project, key=key, envelope=parsed, received_at=received_at
     )
-    return await _accept(request, "envelope", result)
+    return await _accept(arrival, "envelope", result)
 
 
-async def store(request: Request, project_id: int) -> HTTPResponse:
+async def store_reply(arrival: Arrival, project_id: int) -> Reply:
     received_at = time.time()
-    credentials = extract_credentials(request.headers, _query(request))
-    project, key = await request.app.ctx.deps.project_cache.authorize(
-        credentials.public_key, project_id
-    )
-    if len(request.body) > MAX_STORE_COMPRESSED_BYTES:
+    credentials = extract_credentials(arrival.headers, arrival.query)
+    project, key = await arrival.deps.project_cache.authorize(credentials.public_key, project_id)
+    if len(arrival.body) > MAX_STORE_COMPRESSED_BYTES:
         raise PayloadTooLarge(f"store body exceeds {MAX_STORE_COMPRESSED_BYTES} bytes")
-    body = _legacy_store_body(await _decompressed(request, limit=MAX_EVENT_BYTES, what="event"))
+    body = _legacy_store_body(await _decompressed(arrival, limit=MAX_EVENT_BYTES, what="event"))
     result = await _decide_and_ingest(
-        request, project=project, key=key, envelope=store_envelope(body), received_at=received_at
+        arrival, project=project, key=key, envelope=store_envelope(body), received_at=received_at
     )
-    return await _accept(request, "store", result)
+    return await _accept(arrival, "store", result)
 
 
-async def security(request: Request, project_id: int) -> HTTPResponse:
+async def security_reply(arrival: Arrival, project_id: int) -> Reply:
     received_at = time.time()
-    query = _query(request)
-    credentials = extract_credentials(request.headers, query)
-    project, key = await request.app.ctx.deps.project_cache.authorize(
-        credentials.public_key, project_id
-    )
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    query = arrival.query
+    credentials = extract_credentials(arrival.headers, query)
+    project, key = await arrival.deps.project_cache.authorize(credentials.public_key, project_id)
+    content_type = (arrival.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type not in SECURITY_CONTENT_TYPES:
         raise UnsupportedMediaType(f"unsupported security report type {content_type!r}")
-    body = await _decompressed(request, limit=MAX_SECURITY_REPORT_BYTES, what="report")
-    events = security_events(body, user_agent=request.headers.get("user-agent"), query=query)
+    body = await _decompressed(arrival, limit=MAX_SECURITY_REPORT_BYTES, what="report")
+    events = security_events(body, user_agent=arrival.headers.get("user-agent"), query=query)
     envelope = single_item_envelope(b"", "security")
     envelope.items = [
         single_item_envelope(msgspec.json.encode(event), "security").items[0] for event in events
     ]
     result = await _decide_and_ingest(
-        request, project=project, key=key, envelope=envelope, received_at=received_at
+        arrival, project=project, key=key, envelope=envelope, received_at=received_at
     )
     # Relay answers browsers' reports with 201 Created and no body.
-    return await _accept(request, "security", result, status=201)
+    return await _accept(arrival, "security", result, status=201)
+
+
+# Sanic's handlers: the same endpoints, for the requests the fast front leaves to Sanic.
+
+
+def arrival_of(request: Request) -> Arrival:
+    query = {name: values[0] for name, values in request.args.items() if values}
+    return Arrival(
+        request.app.ctx.deps,
+        request.headers,
+        query,
+        request.body,
+        request.remote_addr or request.ip,
+    )
+
+
+def response_of(reply: Reply) -> HTTPResponse:
+    content_type = reply.headers.get("content-type", "application/octet-stream")
+    return raw(reply.body, status=reply.status, headers=reply.headers, content_type=content_type)
+
+
+async def envelope(request: Request, project_id: int) -> HTTPResponse:
+    return response_of(await envelope_reply(arrival_of(request), project_id))
+
+
+async def store(request: Request, project_id: int) -> HTTPResponse:
+    return response_of(await store_reply(arrival_of(request), project_id))
+
+
+async def security(request: Request, project_id: int) -> HTTPResponse:
+    return response_of(await security_reply(arrival_of(request), project_id))
