@@ -110,6 +110,14 @@ def _shared_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def say(line: str) -> None:
+    """Print a line others read (the DSN, the address) in one write: with
+    PYTHONUNBUFFERED, print writes the text and its newline apart, and a relay's log line
+    relayed from another thread could land between them, inside the DSN a script parses."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def _say_ready(ready_fd: int) -> None:
     with contextlib.suppress(OSError):  # the supervisor may be gone or not listening
         os.write(ready_fd, b"1")
@@ -128,7 +136,7 @@ def _run_relay_http(
     """Serve the relay until stopped; `listening_line` is printed once it accepts
     connections, so a script that reads it may send at once. With `ready_fd`, it is one
     of several processes on the port and tells its supervisor there instead."""
-    from relay.app import RelayProtocol
+    from relay.front import RelayProtocol
     from relay.service import RelayService
 
     extra = [_worker_metrics] if with_workers else []
@@ -145,7 +153,7 @@ def _run_relay_http(
     if listening_line:
 
         async def announce(_app: object) -> None:
-            print(listening_line, flush=True)
+            say(listening_line)
 
         relay.app.register_listener(announce, "after_server_start")
     # What startup built lives as long as the process: keep it out of every later full
@@ -321,11 +329,8 @@ def _serve_with_relay_processes(settings: Settings, processes: int) -> None:
             )
 
             def ready() -> None:
-                print(
-                    f"{processes} relay processes on http://{settings.host}:{settings.port}",
-                    flush=True,
-                )
-                print(found_line, flush=True)
+                say(f"{processes} relay processes on http://{settings.host}:{settings.port}")
+                say(found_line)
 
             supervise(Supervisor(relay_children(relays, processes)), ready)
     finally:
@@ -390,7 +395,7 @@ def relay(
         address = f"http://{settings.host}:{settings.port}"
         supervise(
             Supervisor(relay_children(settings, processes)),
-            lambda: print(f"{processes} relay processes on {address}", flush=True),
+            lambda: say(f"{processes} relay processes on {address}"),
         )
     finally:
         stack.close()
@@ -412,7 +417,7 @@ def worker(settings: Settings, *, processes: int | None = None, threads: int | N
         if settings.worker_metrics_port:
             _serve_worker_metrics(settings.worker_metrics_port)
         with running_workers(stack, stack_broker(stack)):
-            print("worker running; Ctrl-C to stop", flush=True)
+            say("worker running; Ctrl-C to stop")
             stop.wait()
     finally:
         stack.close()
@@ -449,9 +454,8 @@ def _worker_processes(settings: Settings, processes: int) -> None:
         try:
             supervise(
                 Supervisor([dramatiq_cli]),
-                lambda: print(
-                    f"worker running ({processes} processes x {threads} threads); Ctrl-C to stop",
-                    flush=True,
+                lambda: say(
+                    f"worker running ({processes} processes x {threads} threads); Ctrl-C to stop"
                 ),
             )
         finally:

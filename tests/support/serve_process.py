@@ -16,7 +16,7 @@ import psutil
 
 from tests.support.child_output import ChildOutput
 
-_DSN_LINE = re.compile(r"demo project DSN: (\S+)")
+_DSN_LINE = re.compile(r"^demo project DSN: (\S+)$", re.MULTILINE)
 
 
 REPOSITORY = Path(__file__).parents[2]
