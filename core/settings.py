@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Whether a relay process stores its spool's segments itself; false when another process
     # does (`serve --processes N` on the embedded default: the storage owner flushes them).
     relay_flushes: bool = True
+    # Whether SDK event posts take the relay's short HTTP path (`relay.front`) instead of
+    # Sanic's request lifecycle; off only to compare the two.
+    relay_fast_front: bool = True
 
     worker_threads: int = 2
     # Dramatiq worker processes of `worker` (each with `worker_threads` threads).

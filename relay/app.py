@@ -14,7 +14,6 @@ import logging
 from sanic import Request, Sanic
 from sanic import exceptions as sanic_exceptions
 from sanic.response import HTTPResponse, json, raw
-from sanic.server.protocols.http_protocol import HttpProtocol
 
 from relay import endpoints, uploads
 from relay.arrival import error_reply
@@ -37,27 +36,11 @@ PREFLIGHT_HEADERS = {
 _app_numbers = itertools.count(1)
 
 
-class RelayProtocol(HttpProtocol):
-    """Sanic's HTTP/1 protocol, with one change when the server stops.
-
-    Sanic closes every connection it finds idle, then waits for the others. A keep-alive
-    connection whose next request has just arrived is still idle until its task runs; that
-    task then handles a request on a closed connection: it appends the event and is cut
-    off before the answer (logged as "stopped. Transport is closed"), so the SDK sends
-    again an event already spooled. Such a connection is busy: it is answered, with
-    `Connection: close` (see `stop_keeping_alive`), within the graceful wait."""
-
-    def close_if_idle(self) -> bool:
-        if self.recv_buffer:
-            return False
-        return super().close_if_idle()
-
-
 def error_response(error: RelayError) -> HTTPResponse:
     return endpoints.response_of(error_reply(error))
 
 
-def create_app(deps: RelayDeps, *, name: str | None = None) -> Sanic:
+def create_app(deps: RelayDeps, *, name: str | None = None, fast_front: bool = True) -> Sanic:
     # Sanic's own log handlers would bypass the process's logging configuration.
     app = Sanic(name or f"stackwise-relay-{next(_app_numbers)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = MAX_ENVELOPE_COMPRESSED_BYTES
@@ -67,6 +50,8 @@ def create_app(deps: RelayDeps, *, name: str | None = None) -> Sanic:
     app.config.MOTD = False
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.ctx.deps = deps
+    # Whether `front.RelayProtocol` frames SDK event posts itself (served with it).
+    app.ctx.fast_front = fast_front
     _register_routes(app, deps)
     if deps.uploads is not None:
         uploads.register(app, deps.uploads)

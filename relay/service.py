@@ -81,7 +81,7 @@ class RelayService:
                 max_bundle_bytes=settings.artifact_max_bundle_bytes,
             ),
         )
-        self.app: Sanic = create_app(deps, name=app_name)
+        self.app: Sanic = create_app(deps, name=app_name, fast_front=settings.relay_fast_front)
 
     async def _check_clickhouse(self) -> str | None:
         def probe() -> None:

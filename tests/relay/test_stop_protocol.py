@@ -17,7 +17,7 @@ import uuid
 import pytest
 from sanic.server.protocols.http_protocol import HttpProtocol
 
-from relay.app import RelayProtocol
+from relay.front import RelayProtocol
 from relay.service import RelayService
 from stackwise.serve import stack_broker
 from tests.relay.conftest import add_project
@@ -54,13 +54,14 @@ def _read_answer(sock: socket.socket) -> bytes:
 
 
 @pytest.mark.parametrize(
-    ("protocol", "answered"),
-    [(RelayProtocol, True), (HttpProtocol, False)],
-    ids=["relay-protocol-answers", "sanic-protocol-cuts"],
+    ("protocol", "fast_front", "answered"),
+    [(RelayProtocol, True, True), (RelayProtocol, False, True), (HttpProtocol, False, False)],
+    ids=["relay-short-path-answers", "relay-sanic-path-answers", "sanic-protocol-cuts"],
 )
-def test_a_request_arrived_as_the_relay_stops_is_answered(stack, protocol, answered):
+def test_a_request_arrived_as_the_relay_stops_is_answered(stack, protocol, fast_front, answered):
     add_project(stack, PROJECT_ID, "stopping", PUBLIC_KEY)
     service = RelayService(stack, stack_broker(stack))
+    service.app.ctx.fast_front = fast_front
     service.start()
     try:
         with serving(service.app, protocol=protocol) as base_url:
@@ -69,6 +70,7 @@ def test_a_request_arrived_as_the_relay_stops_is_answered(stack, protocol, answe
                 sock.sendall(_request(uuid.uuid4().hex))
                 assert _read_answer(sock).startswith(b"HTTP/1.1 200")  # kept alive
                 (connection,) = service.app.ctx.server.connections
+                assert getattr(connection, "front", "sanic") == ("fast" if fast_front else "sanic")
                 second = uuid.uuid4().hex
                 closed: list[bool] = []
                 arrived = threading.Event()

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 from sanic import Sanic
 
+from relay.front import RelayProtocol
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -18,9 +20,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: Sanic, port: int | None = None, protocol: type | None = None) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1 until the block ends; yields the base URL. The server and
-    its loop are `app.ctx.server` and `app.ctx.loop` meanwhile."""
+def serving(app: Sanic, port: int | None = None, protocol: type = RelayProtocol) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1 until the block ends, with the relay's protocol as `serve`
+    does unless told otherwise; yields the base URL. The server and its loop are
+    `app.ctx.server` and `app.ctx.loop` meanwhile."""
     port = port or free_port()
     # Sanic's TouchUp rewrites shared class methods at each app's start-up, which breaks the
     # second app in one process; `serve` runs one app per process and keeps it on.
@@ -30,9 +33,12 @@ def serving(app: Sanic, port: int | None = None, protocol: type | None = None) -
     state: dict = {}
 
     async def start() -> None:
-        options = {"protocol": protocol} if protocol is not None else {}
         server = await app.create_server(
-            host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False, **options
+            host="127.0.0.1",
+            port=port,
+            return_asyncio_server=True,
+            access_log=False,
+            protocol=protocol,
         )
         assert server is not None
         await server.startup()
