@@ -59,6 +59,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Whether SDK event posts take the relay's short HTTP path (`relay.front`) instead of
     # Sanic's request lifecycle; off only to compare the two.
     relay_fast_front: bool = True
+    # In `serve --processes N`, how much the storage owner's flushing and grouping threads
+    # yield the CPU to the relay processes (a nice increment for those threads, Linux; 0:
+    # none). SDKs wait for the acknowledgement; what is acknowledged waits in the spool.
+    storage_nice: int = 5
 
     worker_threads: int = 2
     # Dramatiq worker processes of `worker` (each with `worker_threads` threads).

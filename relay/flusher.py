@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
+from core.priority import yield_cpu
 from core.wire import EventBatch, EventColumns, QueuedEvent, encode_batch
 from relay.ledger import LEDGER_INSERT_SETTINGS, Ledger
 from relay.metrics import RelayMetrics
@@ -74,8 +75,11 @@ class Flusher:
         *,
         seen: SeenSignatures | None = None,
         turn: threading.Lock | None = None,
+        nice: int = 0,
     ) -> None:
         self.spool = spool
+        # How much the flushing thread yields the CPU (`Settings.storage_nice`).
+        self._nice = nice
         # Flushers sharing one embedded ClickHouse take turns (see RelaySpoolFlushers).
         self._turn = turn or threading.Lock()
         self.sink = sink
@@ -100,6 +104,7 @@ class Flusher:
         self._thread.join(timeout_s)
 
     def _run(self) -> None:
+        yield_cpu(self._nice)
         backoff_s = 0.5
         while True:
             try:

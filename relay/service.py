@@ -167,7 +167,10 @@ class RelaySpoolFlushers:
         # One insert at a time: chdb aborted ("the server is shutting down due to a fatal
         # error") under concurrent segment inserts from several flushers of one process.
         turn = threading.Lock()
-        self.flushers = [Flusher(spool, sink, self.metrics, turn=turn) for spool in self.spools]
+        nice = stack.settings.storage_nice
+        self.flushers = [
+            Flusher(spool, sink, self.metrics, turn=turn, nice=nice) for spool in self.spools
+        ]
 
     def start(self) -> None:
         for flusher in self.flushers:

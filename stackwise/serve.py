@@ -32,6 +32,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from core.errors import CoreError
 from core.pg.projects import DEMO_PROJECT_SLUG, dsn, ensure_project
+from core.priority import yield_cpu
 from core.queue import connect_broker
 from core.runtime import Stack, exit_cleanly_on_sigterm, open_stack
 from core.settings import Settings, environment_for, spool_dir_of
@@ -63,11 +64,25 @@ def demo_dsn_line(stack: Stack) -> str:
     return f"demo project DSN: {demo_dsn(stack)}"
 
 
+class _YieldCpu(dramatiq.Middleware):
+    """Worker and consumer threads lower their priority as they start (`yield_cpu`)."""
+
+    def __init__(self, increment: int) -> None:
+        self.increment = increment
+
+    def after_worker_thread_boot(self, broker: dramatiq.Broker, thread: object) -> None:
+        yield_cpu(self.increment)
+
+    def after_consumer_thread_boot(self, broker: dramatiq.Broker, thread: object) -> None:
+        yield_cpu(self.increment)
+
+
 @contextmanager
 def running_workers(
-    stack: Stack, broker: RedisBroker, *, schedule: bool = True
+    stack: Stack, broker: RedisBroker, *, schedule: bool = True, nice: int = 0
 ) -> Iterator[dramatiq.Worker | None]:
-    """Dramatiq worker threads (and the scheduler) in this process, for the block."""
+    """Dramatiq worker threads (and the scheduler) in this process, for the block; with
+    `nice`, the threads yield the CPU by that much (`Settings.storage_nice`)."""
     from workers.actors import declare_actors
     from workers.context import WorkerContext
     from workers.scheduler import start_scheduler
@@ -77,6 +92,8 @@ def running_workers(
         yield None
         return
     actors = declare_actors(broker, WorkerContext(stack))
+    if nice:
+        broker.add_middleware(_YieldCpu(nice))
     worker = dramatiq.Worker(broker, worker_threads=stack.settings.worker_threads)
     worker.start()
     scheduler = (
@@ -315,7 +332,7 @@ def _serve_with_relay_processes(settings: Settings, processes: int) -> None:
         found_line = demo_dsn_line(stack)
         with (
             clickhouse_for_relays(settings) as clickhouse_url,
-            running_workers(stack, broker),
+            running_workers(stack, broker, nice=settings.storage_nice),
             flushing_relay_spools(stack, broker, processes),
         ):
             if settings.worker_metrics_port:
