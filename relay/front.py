@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 import httptools
-from sanic.headers import format_http1_response
+from sanic.compat import Header
+from sanic.config import Config
+from sanic.headers import format_http1_response, parse_forwarded, parse_xforwarded
 from sanic.server.protocols.base_protocol import SanicProtocol
 from sanic.server.protocols.http_protocol import HttpProtocol
 
@@ -59,6 +61,7 @@ class _Head:
     project_id: int
     query: dict[str, str]
     headers: dict[str, str]
+    header_pairs: list[tuple[str, str]]
     head_length: int
     body_length: int
     keep_alive: bool
@@ -67,10 +70,13 @@ class _Head:
 class _HeadFields:
     """httptools' callbacks for one request head."""
 
-    __slots__ = ("complete", "content_lengths", "headers", "refused")
+    __slots__ = ("complete", "content_lengths", "headers", "pairs", "refused")
 
     def __init__(self) -> None:
         self.headers: dict[str, str] = {}
+        # Every header as sent, repeated ones included (a proxy's addresses, see
+        # `client_address`).
+        self.pairs: list[tuple[str, str]] = []
         self.content_lengths = 0
         self.refused = False
         self.complete = False
@@ -81,8 +87,10 @@ class _HeadFields:
             self.content_lengths += 1
         elif key in ("transfer-encoding", "expect", "upgrade"):
             self.refused = True
+        text = value.decode(errors="surrogateescape")
+        self.pairs.append((key, text))
         # Sanic's `headers.get` answers the first of repeated headers.
-        self.headers.setdefault(key, value.decode(errors="surrogateescape"))
+        self.headers.setdefault(key, text)
 
     def on_headers_complete(self) -> None:
         self.complete = True
@@ -117,10 +125,23 @@ def parse_fast_head(head: bytes) -> _Head | None:
         project_id=int(route.group(1)),
         query=query,
         headers=fields.headers,
+        header_pairs=fields.pairs,
         head_length=len(head),
         body_length=body_length,
         keep_alive=parser.should_keep_alive(),
     )
+
+
+def client_address(header_pairs: list[tuple[str, str]], config: Config, peer: str) -> str:
+    """The client's address as Sanic's `request.remote_addr or request.ip` gives it: the
+    proxy headers' address where the configuration trusts a proxy (FORWARDED_SECRET,
+    REAL_IP_HEADER, PROXIES_COUNT), the connection's peer otherwise."""
+    if config.FORWARDED_SECRET or config.REAL_IP_HEADER or config.PROXIES_COUNT:
+        headers = Header(header_pairs)
+        forwarded = parse_forwarded(headers, config) or parse_xforwarded(headers, config)
+        if forwarded and forwarded.get("for"):
+            return str(forwarded["for"])
+    return peer
 
 
 def _not_fast(partial_head: bytearray) -> bool:
@@ -238,7 +259,8 @@ class RelayProtocol(HttpProtocol):
 
     async def _answer(self, head: _Head, body: bytes) -> None:
         deps = self.app.ctx.deps
-        arrival = Arrival(deps, head.headers, head.query, body, self._client_ip)
+        address = client_address(head.header_pairs, self.app.config, self._client_ip)
+        arrival = Arrival(deps, head.headers, head.query, body, address)
         try:
             reply = await _ENDPOINTS[head.endpoint](arrival, head.project_id)
         except RelayError as error:

@@ -19,8 +19,10 @@ from contextlib import contextmanager
 
 import msgspec
 import pytest
+from sanic import Request, Sanic
+from sanic.compat import Header
 
-from relay.front import parse_fast_head
+from relay.front import client_address, parse_fast_head
 from tests.relay.conftest import PROJECT_ID, PUBLIC_KEY, RunningRelay, wait_for_rows
 from tests.support.load import event_envelope
 
@@ -415,3 +417,35 @@ def test_a_client_sending_more_than_the_buffer_while_answered_gets_every_answer(
         assert _front(relay, client) == "fast"
     assert answered == [event_id for event_id, _ in events]
     assert _stored(relay, answered) == len(events)
+
+
+@pytest.mark.parametrize(
+    ("config", "headers"),
+    [
+        ({}, [("x-forwarded-for", "203.0.113.9")]),
+        ({"PROXIES_COUNT": 1}, [("x-forwarded-for", "198.51.100.1, 203.0.113.9")]),
+        (
+            {"PROXIES_COUNT": 2},
+            [("x-forwarded-for", "198.51.100.1"), ("x-forwarded-for", "203.0.113.9")],
+        ),
+        ({"PROXIES_COUNT": 1}, []),
+        ({"REAL_IP_HEADER": "x-real-ip"}, [("x-real-ip", "203.0.113.5")]),
+        ({"FORWARDED_SECRET": "s3"}, [("forwarded", "for=203.0.113.7;secret=s3")]),
+        ({"FORWARDED_SECRET": "s3"}, [("forwarded", "for=203.0.113.7;secret=wrong")]),
+    ],
+    ids=[
+        "no-proxy-trusted",
+        "one-proxy",
+        "two-proxies-two-headers",
+        "proxy-trusted-no-header",
+        "real-ip-header",
+        "forwarded-with-secret",
+        "forwarded-wrong-secret",
+    ],
+)
+def test_the_client_address_is_the_one_sanic_gives(config, headers):
+    app = Sanic(f"front-address-{uuid.uuid4().hex[:8]}")
+    app.config.update(config)
+    request = Request(b"/api/42/envelope/", Header(headers), "1.1", "POST", None, app)  # type: ignore[arg-type]
+    sanic_address = request.remote_addr or "192.0.2.1"  # the peer, as `request.ip` would be
+    assert client_address(headers, app.config, "192.0.2.1") == sanic_address
