@@ -175,7 +175,7 @@ class RelayProtocol(HttpProtocol):
     `Connection: close` (see `app.stop_keeping_alive`), within the graceful wait. The
     short path keeps the same rule."""
 
-    __slots__ = ("_answering", "_client_ip", "_fast", "_head")
+    __slots__ = ("_answering", "_client_done", "_client_ip", "_fast", "_head")
 
     @property
     def front(self) -> str:
@@ -192,6 +192,9 @@ class RelayProtocol(HttpProtocol):
         self.recv_buffer = bytearray()
         self._head: _Head | None = None
         self._answering: asyncio.Task[None] | None = None
+        # The client closed its side (shutdown(SHUT_WR), as `nc -N` does): answer what
+        # it sent whole, then close.
+        self._client_done = False
         self._client_ip = self.conn_info.client_ip if self.conn_info else ""
         self._time = time.monotonic()
         self._schedule_timeout_check()
@@ -209,6 +212,13 @@ class RelayProtocol(HttpProtocol):
             self._advance()
         elif len(self.recv_buffer) > _MAX_BUFFERED and self.transport is not None:
             self.transport.pause_reading()
+
+    def eof_received(self) -> bool | None:
+        if not self._fast or self._answering is None:
+            # Sanic's, or nothing whole to answer: the transport closes.
+            return None
+        self._client_done = True
+        return True
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._callback_check_timeouts:
@@ -280,7 +290,7 @@ class RelayProtocol(HttpProtocol):
         self._time = time.monotonic()
         if keep_alive:
             self._advance()
-        else:
+        if not keep_alive or (self._client_done and self._fast and self._answering is None):
             self.close()
 
     def _hand_to_sanic(self) -> None:

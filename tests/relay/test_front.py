@@ -449,3 +449,21 @@ def test_the_client_address_is_the_one_sanic_gives(config, headers):
     request = Request(b"/api/42/envelope/", Header(headers), "1.1", "POST", None, app)  # type: ignore[arg-type]
     sanic_address = request.remote_addr or "192.0.2.1"  # the peer, as `request.ip` would be
     assert client_address(headers, app.config, "192.0.2.1") == sanic_address
+
+
+def test_a_client_that_closes_its_side_after_sending_gets_its_answers(relay):
+    events = [_envelope() for _ in range(2)]
+    with wire(relay) as client:
+        client.send(_post(events[0][1]) + _post(events[1][1]))
+        client.sock.shutdown(socket.SHUT_WR)
+        assert client.answer().json() == {"id": events[0][0]}
+        assert client.answer().json() == {"id": events[1][0]}
+        assert client.closed()
+    assert _stored(relay, [event_id for event_id, _ in events]) == 2
+
+
+def test_a_client_that_closes_its_side_mid_request_is_closed_without_an_answer(relay):
+    with wire(relay) as client:
+        client.send(_post(_envelope()[1])[:500])
+        client.sock.shutdown(socket.SHUT_WR)
+        assert client.closed()
