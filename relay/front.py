@@ -43,7 +43,7 @@ from relay.errors import RelayError
 log = logging.getLogger(__name__)
 
 _FAST_ROUTE = re.compile(rb"POST /api/(\d{1,18})/(envelope|store)/?(?:\?([!-~]*))? HTTP/1\.1\r\n")
-# A request line that cannot become a fast one once complete: hand over at once.
+# How every request the short path takes begins: a buffer that does not is Sanic's at once.
 _FAST_START = b"POST /api/"
 _HEAD_END = b"\r\n\r\n"
 # Sanic's REQUEST_MAX_HEADER_SIZE: a longer head is Sanic's to refuse.
