@@ -16,7 +16,7 @@ from sanic import exceptions as sanic_exceptions
 from sanic.response import HTTPResponse, json, raw
 
 from relay import endpoints, uploads
-from relay.arrival import error_reply
+from relay.arrival import error_reply, internal_error_reply
 from relay.deps import CORS_HEADERS, RelayDeps
 from relay.errors import RelayError
 from relay.limits import MAX_ENVELOPE_COMPRESSED_BYTES
@@ -125,7 +125,7 @@ def _register_errors(app: Sanic, deps: RelayDeps) -> None:
         # A bug of ours: logged with its trace and counted, so tests and alerts see it.
         log.exception("unexpected relay error", exc_info=error)
         deps.metrics.requests.labels(_endpoint_of(request), "500").inc()
-        return json({"detail": "internal relay error"}, status=500, headers=CORS_HEADERS)
+        return endpoints.response_of(internal_error_reply())
 
 
 def _register_lifecycle(app: Sanic, deps: RelayDeps) -> None:

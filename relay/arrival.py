@@ -41,6 +41,11 @@ def json_reply(status: int, document: object, headers: dict[str, str]) -> Reply:
     )
 
 
+def internal_error_reply() -> Reply:
+    """A bug of ours: a 500 that says no more (the trace goes to the log)."""
+    return json_reply(500, {"detail": "internal relay error"}, CORS_HEADERS)
+
+
 def error_reply(error: RelayError) -> Reply:
     """The status, headers and `{"detail": ...}` body a Sentry SDK expects for `error`."""
     headers = {**CORS_HEADERS, "x-sentry-error": error.detail[:200]}

@@ -35,7 +35,7 @@ from sanic.headers import format_http1_response, parse_forwarded, parse_xforward
 from sanic.server.protocols.base_protocol import SanicProtocol
 from sanic.server.protocols.http_protocol import HttpProtocol
 
-from relay.arrival import Arrival, Reply, error_reply, json_reply
+from relay.arrival import Arrival, Reply, error_reply, internal_error_reply, json_reply
 from relay.deps import CORS_HEADERS
 from relay.endpoints import envelope_reply, store_reply
 from relay.errors import RelayError
@@ -280,7 +280,7 @@ class RelayProtocol(HttpProtocol):
             # A bug of ours: logged with its trace and counted, as Sanic's handler does.
             log.exception("unexpected relay error")
             deps.metrics.requests.labels(head.endpoint.decode(), "500").inc()
-            reply = json_reply(500, {"detail": "internal relay error"}, CORS_HEADERS)
+            reply = internal_error_reply()
         self._answering = None
         transport = self.transport
         if transport is None or transport.is_closing():

@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import msgspec
 from dramatiq.brokers.redis import RedisBroker
 from prometheus_client import CollectorRegistry
 from sanic import Sanic
@@ -159,8 +158,8 @@ class RelaySpoolFlushers:
     ) -> None:
         self.metrics = RelayMetrics(registry)
         # The relays' segments: their size, not this process's own setting's.
-        relay_settings = msgspec.structs.replace(stack.settings, relay_flushes=False)
-        sink = batch_sink(stack, broker, self.metrics, batch_rows=relay_settings.segment_rows)
+        relay_rows = stack.settings.segment_rows_when(relay_flushes=False)
+        sink = batch_sink(stack, broker, self.metrics, batch_rows=relay_rows)
         self.spools = [
             SealedSegments(spool_dir_of(stack.settings.data_dir, index)) for index in range(relays)
         ]
