@@ -69,11 +69,13 @@ class LiteralScanner:
                 position = lowered.find(literal, position + 1)
 
 
-class PatternPresence:
-    """Whether a regular expression matches anywhere in a body: one Hyperscan pass that
-    stops at the first match, or `re.search` where Hyperscan cannot run. Only for
-    patterns both engines read alike (classes, alternation, repetition; no anchors,
-    backreferences or lookaround); the tests hold the two engines to identical answers."""
+class PatternRuns:
+    """Where a regular expression matches in a body, as `re.finditer` reports it: one
+    Hyperscan pass that reports each match with its leftmost start, or `re.finditer`
+    where Hyperscan cannot run. Only for patterns whose matches are maximal runs (a
+    character class repeated without an upper bound, say): every match ending in a run
+    starts where the run does, the longest ends where it does, and runs never overlap.
+    The tests hold the two engines to identical answers for the patterns used."""
 
     def __init__(self, pattern: bytes, *, engine: str = "auto") -> None:
         if engine not in ("auto", "hyperscan", "re"):
@@ -86,21 +88,21 @@ class PatternPresence:
         if self.engine == "hyperscan":
             self._database = hyperscan.Database()
             self._database.compile(
-                expressions=[pattern], ids=[0], elements=1, flags=hyperscan.HS_FLAG_SINGLEMATCH
+                expressions=[pattern], ids=[0], elements=1, flags=hyperscan.HS_FLAG_SOM_LEFTMOST
             )
 
-    def found_in(self, data: bytes) -> bool:
+    def runs(self, data: bytes) -> list[tuple[int, int]]:
+        """(start, end) of each run, in order."""
         if self.engine == "re":
-            return self._regex.search(data) is not None
+            return [match.span() for match in self._regex.finditer(data)]
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = hyperscan.Scratch(self._database)
-        try:
-            self._database.scan(data, match_event_handler=_stop_scanning, scratch=scratch)
-        except hyperscan.ScanTerminated:  # a match stopped it: one is enough
-            return True
-        return False
+        # Matches come in order of their end: a run's last one is its longest.
+        ends: dict[int, int] = {}
 
+        def on_match(_index: int, start: int, end: int, _flags: int, _context: object) -> None:
+            ends[start] = end
 
-def _stop_scanning(*_match: object) -> bool:
-    return True
+        self._database.scan(data, match_event_handler=on_match, scratch=scratch)
+        return list(ends.items())

@@ -26,7 +26,7 @@ from bisect import bisect_left
 from typing import Any, NamedTuple
 
 from core.project_config import ScrubbingSettings
-from relay.literal_scan import LiteralScanner, PatternPresence
+from relay.literal_scan import LiteralScanner, PatternRuns
 
 FILTERED = "[Filtered]"
 # Every rule on: a project that never configured scrubbing.
@@ -71,11 +71,11 @@ _SHAPES = bytes(
 )
 # A run of at least 13 digits, single separators allowed between them, taken whole.
 _CARD_SHAPE = re.compile(rb"0(?:-?0){12,}")
-# The same runs in the raw bytes, found in one Hyperscan pass: most events hold none, and
-# then the translated copy and the search over it (9 of an event's ~30 us of processing
-# for a 3 KB event) are skipped.
-_CARD_RUN = rb"[0-9](?:[ \-]?[0-9]){12}"
-_card_run = PatternPresence(_CARD_RUN)
+# The same runs found in the raw bytes in one Hyperscan pass. A regular expression over
+# the whole event (the translated copy and `_CARD_SHAPE`) cost 20 us of a 3 KB event's
+# ~75 us of processing: an SDK's trace id is hex, and its digits often make a run.
+_CARD_RUN = rb"[0-9](?:[ \-]?[0-9]){12,}"
+_card_runs = PatternRuns(_CARD_RUN)
 _URL_AUTH = re.compile(rb"://[^:/@\s\"]+:[^@/\s\"]+@")
 # Parts of an event that are structure, not user data: scanning them wastes time.
 _SKIP_TOP_LEVEL = frozenset(
@@ -173,14 +173,12 @@ def _run_holds_card(run: str) -> bool:
     return False
 
 
-def _raw_has_card(raw: bytes, card_run: PatternPresence = _card_run) -> bool:
+def _raw_has_card(raw: bytes, card_runs: PatternRuns = _card_runs) -> bool:
     """A card number inside a JSON string (JSON numbers are ids, not cards)."""
-    if not card_run.found_in(raw):
-        return False
-    for match in _CARD_SHAPE.finditer(raw.translate(_SHAPES)):
-        if _previous_significant(raw, match.start()) in b":,[":
+    for start, end in card_runs.runs(raw):
+        if _previous_significant(raw, start) in b":,[":
             continue
-        if _run_holds_card(raw[match.start() : match.end()].decode("ascii", "replace")):
+        if _run_holds_card(raw[start:end].decode("ascii", "replace")):
             return True
     return False
 

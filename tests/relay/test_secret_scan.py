@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from relay.envelope import parse_envelope
-from relay.literal_scan import LiteralScanner, PatternPresence, hyperscan
+from relay.literal_scan import LiteralScanner, PatternRuns, hyperscan
 from relay.scrub import _CARD_RUN, _CARD_SHAPE, _KEYWORDS, _SCAN_LITERALS, _SHAPES, plan_scrub
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "envelopes"
@@ -106,42 +106,48 @@ def test_no_secret_key_is_missed_and_the_engines_agree(event, spacing):
     assert plan == plan_scrub(raw, FIND)
 
 
-# --- the card-run pre-check -------------------------------------------------------------
+# --- the card runs ---------------------------------------------------------------------
 
-CARD_RUN_RE = PatternPresence(_CARD_RUN, engine="re")
+CARD_RUNS_RE = PatternRuns(_CARD_RUN, engine="re")
 
 
-def the_full_scan_finds_a_run(data: bytes) -> bool:
-    """What the pre-check stands in front of: the search over the translated copy."""
-    return _CARD_SHAPE.search(data.translate(_SHAPES)) is not None
+def the_full_scan_runs(data: bytes) -> list[tuple[int, int]]:
+    """The runs as the scan over a translated copy of the event finds them (what
+    `_may_hold_card` does for one string), which the raw scan must equal."""
+    return [match.span() for match in _CARD_SHAPE.finditer(data.translate(_SHAPES))]
 
 
 card_texts = st.lists(
     st.sampled_from(["4", "1", "0", "9", " ", "-", "  ", "--", "x", '"', ":", "\u0663", "\n"]),
-    max_size=60,
+    max_size=80,
 ).map(lambda parts: "".join(parts).encode())
 
 
 @given(card_texts)
-@settings(max_examples=400)
+@settings(max_examples=600)
 @example(b"4111 1111 1111 1111")
 @example(b"411111111111")  # 12 digits: not a run
 @example(b"1234-5678-9012-3")
 @example(b"12 -34567890123")  # two separators in a row break the run
-def test_the_card_run_pre_check_answers_as_the_full_scan(data):
-    assert CARD_RUN_RE.found_in(data) == the_full_scan_finds_a_run(data)
+@example(b"1234567890123 1234567890123--1234567890123456 x 12 345678901234-5 -6")
+def test_the_card_runs_are_those_of_the_full_scan(data):
+    expected = the_full_scan_runs(data)
+    assert CARD_RUNS_RE.runs(data) == expected
     if hyperscan is not None:
-        assert PatternPresence(_CARD_RUN, engine="hyperscan").found_in(data) == (
-            the_full_scan_finds_a_run(data)
-        )
+        assert PatternRuns(_CARD_RUN, engine="hyperscan").runs(data) == expected
 
 
-def test_the_card_run_pre_check_answers_as_the_full_scan_on_recorded_sdk_payloads():
+def test_the_card_runs_are_those_of_the_full_scan_on_recorded_sdk_payloads():
     payloads = corpus_payloads()
     found = 0
     for payload in payloads:
-        expected = the_full_scan_finds_a_run(payload)
-        assert CARD_RUN_RE.found_in(payload) == expected
-        assert PatternPresence(_CARD_RUN).found_in(payload) == expected
-        found += expected
-    assert 0 < found < len(payloads)  # both answers occur
+        expected = the_full_scan_runs(payload)
+        assert CARD_RUNS_RE.runs(payload) == expected
+        assert PatternRuns(_CARD_RUN).runs(payload) == expected
+        found += bool(expected)
+    assert 0 < found < len(payloads)  # payloads with runs and without
+
+
+@needs_hyperscan
+def test_the_default_card_runs_engine_is_hyperscan_here():
+    assert PatternRuns(_CARD_RUN).engine == "hyperscan"
