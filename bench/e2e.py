@@ -10,6 +10,8 @@ Two layouts, one after the other:
   the processes are compared with.
 - `serve --processes N`, N one per core by default: the layout `just serve` runs (relays on
   one port, the storage owner flushing their spools, workers). The targets are its own:
+  Each load starts once the previous one's work is done, queues included: the warm-up's
+  new issues are analysed before the first measured load, not during it.
   - sustained: acknowledged events/s and p99 for --seconds, then the wait until every
     acknowledged event is a row of ClickHouse `events` and counted by its issue in
     PostgreSQL. The end-to-end rate is acknowledged / (start of the load -> the last one
@@ -24,12 +26,16 @@ Two layouts, one after the other:
 `--profile` adds a run recorded with py-spy and prints each pipeline stage's share of serve's
 Python samples, and the CPU of every thread and process per event (bench/e2e_profile.py).
 
+Before and after the loads it times a fixed pure-Python workload (`machine reference`):
+this machine's speed drifts with the same code, and a run's figures are read beside it.
+
 Ends with one line: `bench e2e: <figures> (target <targets>) ok|short`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -51,13 +57,14 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import psutil  # noqa: E402
 import psycopg  # noqa: E402
+import redis  # noqa: E402
 import sentry_sdk  # noqa: E402
 from psycopg.rows import dict_row  # noqa: E402
 from sentry_sdk.transport import Transport  # noqa: E402
 
 from core.pg.issues import reads  # noqa: E402
 from core.storage import clickhouse  # noqa: E402
-from core.storage.embedded import EmbeddedPostgres  # noqa: E402
+from core.storage.embedded import EmbeddedPostgres, EmbeddedRedis  # noqa: E402
 
 HERE = Path(__file__).parent
 PLACEHOLDER = "EVENT_ID_PLACEHOLDER_XXXXXXXXXXX"
@@ -219,6 +226,7 @@ class Target:
     # One connection each for the counts, opened on first use.
     _clickhouse: Any = None
     _postgres: Any = None
+    _redis: Any = None
 
     def stored(self) -> int:
         if self._clickhouse is None:
@@ -234,7 +242,16 @@ class Target:
             self._postgres = psycopg.connect(url, autocommit=True, row_factory=dict_row)
         return reads.grouped_events(self._postgres, self.project_id, exact=exact)
 
+    def queued(self) -> int:
+        """Messages of any queue not yet done (waiting, delayed or being processed): Dramatiq
+        keeps each in its queue's `.msgs` hash until a worker acknowledges it."""
+        if self._redis is None:
+            self._redis = redis.Redis.from_url(EmbeddedRedis(self.data_dir).url)
+        return sum(self._redis.hlen(key) for key in self._redis.scan_iter("*.msgs"))
+
     def close(self) -> None:
+        if self._redis is not None:
+            self._redis.close()
         if self._clickhouse is not None:
             self._clickhouse.close()
         if self._postgres is not None:
@@ -342,6 +359,22 @@ def stop(process: subprocess.Popen) -> None:
 # --- the measurements ----------------------------------------------------------------------
 
 
+def machine_reference_ms(rounds: int = 7) -> float:
+    """CPU-ms of a fixed pure-Python workload (JSON and arithmetic; none of stackwise's
+    code), the best of `rounds`. This machine's speed drifts by a third over hours with
+    the same code; a run's CPU per event is read beside it, so a slow stretch of the
+    machine is told from a change in the code."""
+    document = {"frames": [{"lineno": n, "function": f"f{n}", "vars": {"n": n}} for n in range(60)]}
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(200):
+            json.loads(json.dumps(document))
+        sum(i * i for i in range(300_000))
+        best = min(best, time.process_time() - started)
+    return best * 1000
+
+
 @dataclass
 class Run:
     wrk: WrkResult
@@ -353,11 +386,13 @@ class Run:
 
 
 def settle(target: Target, timeout_s: float) -> tuple[int, int]:
-    """Wait until the counts stop moving, everything stored grouped; (stored, grouped)."""
+    """Wait until the counts stop moving, everything stored grouped, and no queue holds a
+    message: what a load set off (the analyses of the issues it created, say) is done
+    before the next measurement starts, and not charged to its events; (stored, grouped)."""
     deadline, last = time.monotonic() + timeout_s, (-1, -1)
     while time.monotonic() < deadline:
         now = (target.stored(), target.grouped())
-        if now == last and now[0] == now[1]:
+        if now == last and now[0] == now[1] and target.queued() == 0:
             return now
         last = now
         time.sleep(1.0)
@@ -515,6 +550,8 @@ def warmed_serve(
 def run_all(args: argparse.Namespace, work: Path, env: dict[str, str], templates: Path) -> int:
     drain_timeout_s = args.drain_timeout
     processes = args.processes
+    reference_ms = [machine_reference_ms()]
+    print(f"machine reference: {reference_ms[0]:.1f} CPU-ms", flush=True)
     # One process (relay, flusher and workers together): what the processes are compared with.
     with warmed_serve(
         work, env, templates, processes=1, port=18911, connections=args.connections
@@ -536,10 +573,14 @@ def run_all(args: argparse.Namespace, work: Path, env: dict[str, str], templates
             describe(f"serve --processes {processes}, burst with {connections} connections", burst)
         if args.profile:
             profile_run(target, templates, args, work)
-    return 0 if summarize(single, sustained, burst, processes) else 1
+    reference_ms.append(machine_reference_ms())
+    print(f"machine reference: {reference_ms[1]:.1f} CPU-ms", flush=True)
+    return 0 if summarize(single, sustained, burst, processes, reference_ms) else 1
 
 
-def summarize(single: Run, sustained: Run, burst: Run | None, processes: int) -> bool:
+def summarize(
+    single: Run, sustained: Run, burst: Run | None, processes: int, reference_ms: list[float]
+) -> bool:
     ok = (
         sustained.grouped_per_s >= TARGET_SUSTAINED
         and sustained.cpu_ms_per_event <= TARGET_CPU_MS
@@ -574,6 +615,9 @@ def summarize(single: Run, sustained: Run, burst: Run | None, processes: int) ->
         f"stores {sustained.stored_per_s:,.0f} events/s = {ratio:.2f}x one process "
         f"({single.stored_per_s:,.0f}; {single.grouped_per_s:,.0f} end to end, "
         f"{single.cpu_ms_per_event:.3f} CPU-ms/event, p99 {single.wrk.p99_ms:.1f} ms)"
+    )
+    figures.append(
+        "machine reference " + " -> ".join(f"{ms:.0f}" for ms in reference_ms) + " CPU-ms"
     )
     print(
         f"bench e2e: {'; '.join(figures)} (target sustained >= 4,000 events/s, <= 0.30 "
