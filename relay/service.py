@@ -44,7 +44,7 @@ class RelayService:
         self.spool = Spool(
             settings.spool_dir,
             max_records=settings.segment_rows,
-            max_age_s=settings.batch_max_age_s,
+            max_age_s=settings.segment_age_s,
             max_bytes=settings.spool_max_bytes,
             flushed_here=settings.relay_flushes,
         )

@@ -74,6 +74,13 @@ def test_segments_are_larger_when_another_process_flushes_them_unless_set():
     assert load_settings(both).segment_rows == 250
 
 
+def test_segments_stay_open_longer_when_another_process_flushes_them_unless_set():
+    assert load_settings({}).segment_age_s == 1.0
+    assert load_settings({"STACKWISE_RELAY_FLUSHES": "false"}).segment_age_s == 2.0
+    both = {"STACKWISE_RELAY_FLUSHES": "false", "STACKWISE_BATCH_MAX_AGE_S": "0.5"}
+    assert load_settings(both).segment_age_s == 0.5
+
+
 def test_the_queue_bound_counts_events_whatever_the_batches_size():
     settings = load_settings({"STACKWISE_QUEUE_MAX_BATCHES": "200"})
     assert settings.queue_bound(1000) == 200
