@@ -108,7 +108,7 @@ def _endpoint_of(request: Request) -> str:
 def _register_errors(app: Sanic, deps: RelayDeps) -> None:
     @app.exception(RelayError)
     async def relay_error(request: Request, error: RelayError) -> HTTPResponse:
-        deps.metrics.requests.labels(_endpoint_of(request), str(error.status)).inc()
+        deps.metrics.count_request(_endpoint_of(request), error.status)
         return error_response(error)
 
     @app.exception(sanic_exceptions.SanicException)
@@ -117,14 +117,14 @@ def _register_errors(app: Sanic, deps: RelayDeps) -> None:
         detail = str(error) or type(error).__name__
         if status >= 500:
             log.exception("relay failure", exc_info=error)
-        deps.metrics.requests.labels(_endpoint_of(request), str(status)).inc()
+        deps.metrics.count_request(_endpoint_of(request), status)
         return json({"detail": detail}, status=status, headers=CORS_HEADERS)
 
     @app.exception(Exception)
     async def unexpected(request: Request, error: Exception) -> HTTPResponse:
         # A bug of ours: logged with its trace and counted, so tests and alerts see it.
         log.exception("unexpected relay error", exc_info=error)
-        deps.metrics.requests.labels(_endpoint_of(request), "500").inc()
+        deps.metrics.count_request(_endpoint_of(request), 500)
         return endpoints.response_of(internal_error_reply())
 
 

@@ -55,7 +55,7 @@ _EVENT_CATEGORIES = ("error", "transaction", "security")
 async def _decompressed(arrival: Arrival, *, limit: int, what: str) -> bytes:
     body = arrival.body
     encoding = arrival.headers.get("content-encoding")
-    arrival.deps.metrics.encodings.labels((encoding or "identity").lower()[:16]).inc()
+    arrival.deps.metrics.count_encoding((encoding or "identity").lower()[:16])
     if len(body) > _INLINE_DECOMPRESS_BYTES:
         return await asyncio.to_thread(decompress, body, encoding, limit=limit, what=what)
     return decompress(body, encoding, limit=limit, what=what)
@@ -147,7 +147,7 @@ async def _accept(
             )
         # Partly accepted: a 200 that still tells the SDK which categories to hold back.
         headers["x-sentry-rate-limits"] = header
-    metrics.requests.labels(endpoint, str(status)).inc()
+    metrics.count_request(endpoint, status)
     if status == 201:
         return Reply(201, headers)
     return json_reply(200, {"id": result.event_id} if result.event_id else {}, headers)

@@ -274,12 +274,12 @@ class RelayProtocol(HttpProtocol):
         try:
             reply = await _ENDPOINTS[head.endpoint](arrival, head.project_id)
         except RelayError as error:
-            deps.metrics.requests.labels(head.endpoint.decode(), str(error.status)).inc()
+            deps.metrics.count_request(head.endpoint.decode(), error.status)
             reply = error_reply(error)
         except Exception:
             # A bug of ours: logged with its trace and counted, as Sanic's handler does.
             log.exception("unexpected relay error")
-            deps.metrics.requests.labels(head.endpoint.decode(), "500").inc()
+            deps.metrics.count_request(head.endpoint.decode(), 500)
             reply = internal_error_reply()
         self._answering = None
         transport = self.transport
