@@ -48,9 +48,7 @@ class LiteralScanner:
         if self.engine == "find":
             self._scan_with_find(data, on_match)
             return
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+        scratch = _thread_scratch(self._local, self._database)
         # When on_match returns True Hyperscan stops, and reports it as an exception.
         with contextlib.suppress(hyperscan.ScanTerminated):
             self._database.scan(
@@ -95,9 +93,7 @@ class PatternRuns:
         """(start, end) of each run, in order."""
         if self.engine == "re":
             return [match.span() for match in self._regex.finditer(data)]
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+        scratch = _thread_scratch(self._local, self._database)
         # Matches come in order of their end: a run's last one is its longest.
         ends: dict[int, int] = {}
 
@@ -106,3 +102,11 @@ class PatternRuns:
 
         self._database.scan(data, match_event_handler=on_match, scratch=scratch)
         return list(ends.items())
+
+
+def _thread_scratch(local: threading.local, database: hyperscan.Database) -> hyperscan.Scratch:
+    """This thread's Hyperscan scratch for `database` (a scratch serves one scan at a time)."""
+    scratch = getattr(local, "scratch", None)
+    if scratch is None:
+        scratch = local.scratch = hyperscan.Scratch(database)
+    return scratch
